@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
+)
+
+// globals holds the flags every command shares and the streams it writes to.
+type globals struct {
+	logLevel  string
+	logFormat string
+	host      string
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "flotilla",
+		Short:         "GitOps deployments for Docker Swarm",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := parseLevel(g.logLevel); err != nil {
+				return err
+			}
+			if g.logFormat != "text" && g.logFormat != "json" {
+				return fmt.Errorf("--log-format must be text or json, not %q", g.logFormat)
+			}
+			return nil
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
+
+	root.AddCommand(
+		newVersionCmd(g),
+	)
+	return root
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+// logger builds the process logger from the global flags; it writes to stderr
+// so that plans and JSON on stdout stay machine-readable.
+func (g *globals) logger() *slog.Logger {
+	level, _ := parseLevel(g.logLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if g.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}
+
+// docker connects to the engine named by --host or the environment.
+func (g *globals) docker(ctx context.Context) (*cluster.Docker, error) {
+	return cluster.Connect(ctx, cluster.Options{Host: g.host})
+}

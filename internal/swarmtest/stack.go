@@ -1,0 +1,142 @@
+package swarmtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// NamespaceLabel is the label `docker stack deploy` puts on every object of a stack.
+const NamespaceLabel = "com.docker.stack.namespace"
+
+var nonName = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Stack returns a stack name unique to this test run (lower case, short enough
+// for 64-character object names) and removes everything of that stack when the
+// test ends, waiting until it is really gone.
+func Stack(t testing.TB) string {
+	t.Helper()
+	c := Client(t)
+	var b [3]byte
+	rand.Read(b[:])
+	base := nonName.ReplaceAllString(strings.ToLower(t.Name()), "")
+	if len(base) > 14 {
+		base = base[len(base)-14:]
+	}
+	name := "ft" + base + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		// t.Context is already cancelled during cleanup.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := RemoveStack(ctx, c, name); err != nil {
+			t.Errorf("cleaning up stack %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// RemoveStack removes the services, networks, secrets, configs and volumes of
+// a stack: those labelled with its namespace and those whose name is in its
+// scope (`name_…`), labelled or not. It returns once they are gone.
+func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
+	var errs []error
+	inStack := func(objName string, labels map[string]string) bool {
+		return labels[NamespaceLabel] == name || strings.HasPrefix(objName, name+"_")
+	}
+	prefix := filters.NewArgs(filters.Arg("name", name+"_"))
+
+	services, err := c.ServiceList(ctx, swarm.ServiceListOptions{Filters: prefix})
+	if err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	var removed []string
+	for _, s := range services {
+		if !inStack(s.Spec.Name, s.Spec.Labels) {
+			continue
+		}
+		if err := c.ServiceRemove(ctx, s.ID); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing service %s: %w", s.Spec.Name, err))
+			continue
+		}
+		removed = append(removed, s.ID)
+	}
+	// Networks, secrets and volumes stay in use until the tasks' containers are gone.
+	for _, id := range removed {
+		err := Poll(ctx, time.Minute, func() (bool, string, error) {
+			cs, err := c.ContainerList(ctx, container.ListOptions{All: true,
+				Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+id))})
+			return len(cs) == 0, fmt.Sprintf("%d containers of service %s left", len(cs), id), err
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	// Unlike the other name filters, the network name filter matches a swarm
+	// overlay network without local containers only on its exact name (engine
+	// 20.10): list them all and choose here.
+	nets, err := c.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing networks: %w", err))
+	}
+	for _, n := range nets {
+		if inStack(n.Name, n.Labels) {
+			errs = append(errs, retryRemove(ctx, "network "+n.Name, func() error { return c.NetworkRemove(ctx, n.ID) }))
+		}
+	}
+	secrets, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: prefix})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing secrets: %w", err))
+	}
+	for _, s := range secrets {
+		if inStack(s.Spec.Name, s.Spec.Labels) {
+			errs = append(errs, retryRemove(ctx, "secret "+s.Spec.Name, func() error { return c.SecretRemove(ctx, s.ID) }))
+		}
+	}
+	configs, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: prefix})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing configs: %w", err))
+	}
+	for _, s := range configs {
+		if inStack(s.Spec.Name, s.Spec.Labels) {
+			errs = append(errs, retryRemove(ctx, "config "+s.Spec.Name, func() error { return c.ConfigRemove(ctx, s.ID) }))
+		}
+	}
+	vols, err := c.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", NamespaceLabel+"="+name))})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing volumes: %w", err))
+	}
+	for _, v := range vols.Volumes {
+		errs = append(errs, retryRemove(ctx, "volume "+v.Name, func() error { return c.VolumeRemove(ctx, v.Name, true) }))
+	}
+	return errors.Join(errs...)
+}
+
+// retryRemove retries a removal that fails while the object is still in use
+// by containers that are shutting down.
+func retryRemove(ctx context.Context, what string, remove func() error) error {
+	return Poll(ctx, 30*time.Second, func() (bool, string, error) {
+		err := remove()
+		if err == nil || isNotFound(err) {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("removing %s: %v", what, err), nil
+	})
+}
+
+func isNotFound(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "No such"))
+}
