@@ -79,6 +79,8 @@ const (
 	SourceExternal SourceKind = "external" // an object that already exists; never created
 	SourceEnv      SourceKind = "environment"
 	SourceInline   SourceKind = "content" // `content:` in the stack file
+	// SourceDriver is a secret whose content a secret driver provides.
+	SourceDriver SourceKind = "driver"
 )
 
 // Source is where an object's content comes from; it never holds the content.
@@ -98,6 +100,8 @@ type Secret struct {
 	Source Source
 	Labels map[string]string
 	Driver string // secret driver, if any
+	// DriverOpts are the secret driver's options.
+	DriverOpts map[string]string `json:",omitempty"`
 	// TemplateDriver is e.g. "golang" for templated secrets.
 	TemplateDriver string
 	// Data is the content; empty for external secrets.
