@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+// Live is what exists on the engine for one stack: every object labelled with
+// its namespace, plus the objects named in its scope ("<stack>_…") that
+// carry no stack label at all — diff reports those as ownership conflicts.
+// Each slice is sorted by name.
+type Live struct {
+	Stack    string
+	Services []swarm.Service
+	Networks []network.Summary
+	Secrets  []swarm.Secret
+	Configs  []swarm.Config
+	// NetworkNames maps the ID of every network on the engine to its name:
+	// the engine stores service attachments by ID, and a stack may attach
+	// to external networks that are not among Networks.
+	NetworkNames map[string]string
+}
+
+// ReadStackCalls is the number of Engine API calls ReadStack makes, whatever
+// the size of the stack.
+const ReadStackCalls = 7
+
+// ReadStack reads the live objects of a stack with a constant number of list
+// calls (ReadStackCalls): per kind one list filtered by the namespace label
+// and one by name prefix, except networks, listed once in full because the
+// engine matches overlay network names exactly, not by prefix. Name filters
+// match prefixes, so names are compared exactly here.
+func (d *Docker) ReadStack(ctx context.Context, name string) (*Live, error) {
+	byLabel := filters.NewArgs(filters.Arg("label", stack.LabelNamespace+"="+name))
+	byName := filters.NewArgs(filters.Arg("name", name+"_"))
+	live := &Live{Stack: name}
+
+	labelled, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byLabel})
+	if err != nil {
+		return nil, fmt.Errorf("listing services of stack %s: %w", name, err)
+	}
+	named, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byName})
+	if err != nil {
+		return nil, fmt.Errorf("listing services named %s_*: %w", name, err)
+	}
+	live.Services = merge(labelled, named, name, func(s swarm.Service) (string, string, map[string]string) {
+		return s.ID, s.Spec.Name, s.Spec.Labels
+	})
+
+	secLabelled, err := d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byLabel})
+	if err != nil {
+		return nil, fmt.Errorf("listing secrets of stack %s: %w", name, err)
+	}
+	secNamed, err := d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byName})
+	if err != nil {
+		return nil, fmt.Errorf("listing secrets named %s_*: %w", name, err)
+	}
+	live.Secrets = merge(secLabelled, secNamed, name, func(s swarm.Secret) (string, string, map[string]string) {
+		return s.ID, s.Spec.Name, s.Spec.Labels
+	})
+
+	cfgLabelled, err := d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byLabel})
+	if err != nil {
+		return nil, fmt.Errorf("listing configs of stack %s: %w", name, err)
+	}
+	cfgNamed, err := d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byName})
+	if err != nil {
+		return nil, fmt.Errorf("listing configs named %s_*: %w", name, err)
+	}
+	live.Configs = merge(cfgLabelled, cfgNamed, name, func(c swarm.Config) (string, string, map[string]string) {
+		return c.ID, c.Spec.Name, c.Spec.Labels
+	})
+
+	nets, err := d.api.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing networks for stack %s: %w", name, err)
+	}
+	live.NetworkNames = make(map[string]string, len(nets))
+	for _, n := range nets {
+		live.NetworkNames[n.ID] = n.Name
+		ns, labelled := n.Labels[stack.LabelNamespace]
+		if ns == name || (!labelled && InScope(name, n.Name)) {
+			live.Networks = append(live.Networks, n)
+		}
+	}
+	sort.Slice(live.Networks, func(i, j int) bool { return live.Networks[i].Name < live.Networks[j].Name })
+	return live, nil
+}
+
+// InScope reports whether an object name is in a stack's scope, as
+// `docker stack deploy` names objects: "<stack>_<name>".
+func InScope(stackName, objectName string) bool {
+	return strings.HasPrefix(objectName, stackName+"_") && len(objectName) > len(stackName)+1
+}
+
+// merge joins the label-filtered list with the name-filtered one, keeping of
+// the latter only the objects truly in scope (the filter matches any prefix:
+// "shop_" also matches a stack "shop_v2"'s objects labelled for that other
+// stack, which are not ours).
+func merge[T any](labelled, named []T, stackName string, key func(T) (id, name string, labels map[string]string)) []T {
+	seen := make(map[string]bool, len(labelled))
+	out := make([]T, 0, len(labelled))
+	for _, o := range labelled {
+		id, _, _ := key(o)
+		seen[id] = true
+		out = append(out, o)
+	}
+	for _, o := range named {
+		id, objName, labels := key(o)
+		if seen[id] || !InScope(stackName, objName) {
+			continue
+		}
+		if ns, ok := labels[stack.LabelNamespace]; ok && ns != stackName {
+			continue // another stack's object that happens to share our prefix
+		}
+		if st, ok := labels[stack.LabelStack]; ok && st != stackName {
+			continue
+		}
+		seen[id] = true
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		_, a, _ := key(out[i])
+		_, b, _ := key(out[j])
+		return a < b
+	})
+	return out
+}

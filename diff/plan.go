@@ -1,0 +1,159 @@
+package diff
+
+import (
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+// Kind is the type of Swarm object a Change is about.
+type Kind string
+
+const (
+	KindNetwork Kind = "network"
+	KindSecret  Kind = "secret"
+	KindConfig  Kind = "config"
+	KindService Kind = "service"
+)
+
+// Action is what apply must do with one object.
+type Action string
+
+const (
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"
+	ActionReplace Action = "replace" // remove, then create: the object can't be updated in place
+	ActionDelete  Action = "delete"
+	ActionNoop    Action = "noop"
+	// ActionConflict marks an object in the stack's scope that neither
+	// `docker stack deploy` nor Flotilla created. Apply must refuse the plan.
+	ActionConflict Action = "conflict"
+)
+
+// Effect is what a change does to the running tasks of the stack.
+type Effect string
+
+const (
+	EffectNone     Effect = "none"            // nothing running is touched
+	EffectInPlace  Effect = "in place"        // replicas or service labels: no task restarts
+	EffectRolling  Effect = "rolling restart" // tasks are replaced per the update config
+	EffectRecreate Effect = "recreate"        // the object is removed and created again
+	EffectRemove   Effect = "remove"          // a deleted service's tasks stop
+)
+
+// Field is one changed field of an object. Path names it from the spec's root
+// with list elements keyed by something stable (Env[VERSION],
+// EndpointSpec.Ports[8080/tcp]). Sensitive fields never carry values: Old and
+// New are both SensitiveChanged.
+type Field struct {
+	Path      string `json:"path"`
+	Old       string `json:"old"`
+	New       string `json:"new"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// SensitiveChanged stands in for secret and config content in a plan.
+const SensitiveChanged = "(sensitive value changed)"
+
+// Change is one object's entry in a plan. It carries everything apply needs
+// to execute it without deciding anything again.
+type Change struct {
+	Kind    Kind
+	Name    string // name on the engine: "shop_api"
+	Action  Action
+	Effect  Effect
+	Fields  []Field  // sorted by Path; empty for create, delete and noop
+	Reasons []string // why, in words: "adopting an object deployed by docker stack deploy"
+	// Conflict explains an ActionConflict.
+	Conflict string
+
+	// The desired object, for every action but delete and conflict; exactly
+	// one is set (matching Kind). A desired service's spec already carries the
+	// io.flotilla.spec-hash label. It references networks, secrets and configs
+	// by name: apply fills in their IDs once they exist.
+	Service *stack.Service
+	Network *stack.Network
+	Secret  *stack.Secret
+	Config  *stack.Config
+
+	// Live is the existing object, for update, replace, delete, noop and
+	// conflict.
+	Live *Live
+}
+
+// Live identifies the existing object a change acts on. Version is the one
+// this plan was computed from: an update must send it, so that a concurrent
+// change makes the update fail instead of being overwritten.
+type Live struct {
+	ID      string
+	Version swarm.Version // zero for networks, which have no version
+	// Spec is the live service's spec as the engine returned it, for
+	// rolling back to exactly this (services only). Apply keeps
+	// TaskTemplate.ForceUpdate from it.
+	Spec *swarm.ServiceSpec
+	// Network is the live network (networks only).
+	Network *network.Summary
+	// Labels are the live object's labels (secrets and configs, and every
+	// deleted object).
+	Labels map[string]string
+}
+
+// Plan is the ordered list of changes that brings a stack to its desired
+// state. Changes are sorted in apply order: networks, then secrets and
+// configs, then services; deletes come last, in the reverse of that order.
+// Within a group, by Name.
+type Plan struct {
+	Stack    string
+	Changes  []Change // noops included, so a plan also says what it checked
+	Warnings []string
+}
+
+// HasChanges reports whether applying the plan would change anything, or
+// whether it holds a conflict that blocks it.
+func (p Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != ActionNoop {
+			return true
+		}
+	}
+	return false
+}
+
+// Conflicts returns the conflicting changes; apply refuses a plan that has any.
+func (p Plan) Conflicts() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Action == ActionConflict {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Summary counts the changes by action.
+type Summary struct {
+	Create, Update, Replace, Delete, Noop, Conflict int
+}
+
+// Summary counts the plan's changes by action.
+func (p Plan) Summary() Summary {
+	var s Summary
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate:
+			s.Create++
+		case ActionUpdate:
+			s.Update++
+		case ActionReplace:
+			s.Replace++
+		case ActionDelete:
+			s.Delete++
+		case ActionNoop:
+			s.Noop++
+		case ActionConflict:
+			s.Conflict++
+		}
+	}
+	return s
+}
