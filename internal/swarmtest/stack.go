@@ -106,12 +106,15 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 			errs = append(errs, retryRemove(ctx, "secret "+s.Spec.Name, func() error { return c.SecretRemove(ctx, s.ID) }))
 		}
 	}
-	configs, err := c.ConfigList(ctx, swarm.ConfigListOptions{Filters: prefix})
+	configs, err := c.ConfigList(ctx, swarm.ConfigListOptions{})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing configs: %w", err))
 	}
 	for _, s := range configs {
-		if inStack(s.Spec.Name, s.Spec.Labels) {
+		// Flotilla keeps a stack's deploy history and pin in configs
+		// labelled with the stack's name.
+		ours := s.Spec.Labels["io.flotilla.history"] == name || s.Spec.Labels["io.flotilla.pin"] == name
+		if inStack(s.Spec.Name, s.Spec.Labels) || ours {
 			errs = append(errs, retryRemove(ctx, "config "+s.Spec.Name, func() error { return c.ConfigRemove(ctx, s.ID) }))
 		}
 	}

@@ -1,0 +1,207 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// fakeCluster records the calls apply makes. Services it creates run at once
+// unless crash says their tasks fail.
+type fakeCluster struct {
+	mu       gosync.Mutex
+	calls    []string
+	services map[string]swarm.Service
+	nextID   int
+	// crash reports whether a service spec's tasks fail.
+	crash func(spec swarm.ServiceSpec) bool
+	// updateErr, when set, is returned by UpdateService before anything else.
+	updateErr func(id string, version swarm.Version) error
+}
+
+var _ Cluster = (*fakeCluster)(nil)
+
+func newFake() *fakeCluster {
+	return &fakeCluster{services: map[string]swarm.Service{}, crash: func(swarm.ServiceSpec) bool { return false }}
+}
+
+func (f *fakeCluster) record(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, fmt.Sprintf(format, args...))
+}
+
+func (f *fakeCluster) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, "read ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeCluster) id(prefix string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	return fmt.Sprintf("%s%d", prefix, f.nextID)
+}
+
+func (f *fakeCluster) CreateNetwork(_ context.Context, name string, _ network.CreateOptions) (string, error) {
+	f.record("create network %s", name)
+	return f.id("net"), nil
+}
+func (f *fakeCluster) RemoveNetwork(_ context.Context, id string) error {
+	f.record("remove network %s", id)
+	return nil
+}
+func (f *fakeCluster) NetworkExists(context.Context, string) (bool, error) { return false, nil }
+
+func (f *fakeCluster) CreateSecret(_ context.Context, spec swarm.SecretSpec) (string, error) {
+	f.record("create secret %s", spec.Name)
+	return f.id("sec"), nil
+}
+func (f *fakeCluster) UpdateSecret(_ context.Context, id string, _ swarm.Version, spec swarm.SecretSpec) error {
+	f.record("update secret %s", spec.Name)
+	return nil
+}
+func (f *fakeCluster) RemoveSecret(_ context.Context, id string) error {
+	f.record("remove secret %s", id)
+	return nil
+}
+func (f *fakeCluster) CreateConfig(_ context.Context, spec swarm.ConfigSpec) (string, error) {
+	f.record("create config %s", spec.Name)
+	return f.id("cfg"), nil
+}
+func (f *fakeCluster) UpdateConfig(_ context.Context, id string, _ swarm.Version, spec swarm.ConfigSpec) error {
+	f.record("update config %s", spec.Name)
+	return nil
+}
+func (f *fakeCluster) RemoveConfig(_ context.Context, id string) error {
+	f.record("remove config %s", id)
+	return nil
+}
+
+func (f *fakeCluster) CreateService(_ context.Context, spec swarm.ServiceSpec, _ bool) (string, []string, error) {
+	f.record("create service %s", spec.Name)
+	id := f.id("svc")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	f.services[id] = swarm.Service{ID: id, Spec: spec, Meta: swarm.Meta{Version: swarm.Version{Index: 1}, CreatedAt: now, UpdatedAt: now}}
+	return id, nil, nil
+}
+
+func (f *fakeCluster) UpdateService(_ context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, _ bool) ([]string, error) {
+	if f.updateErr != nil {
+		if err := f.updateErr(id, version); err != nil {
+			f.record("update service %s@%d: error", spec.Name, version.Index)
+			return nil, err
+		}
+	}
+	f.record("update service %s@%d force=%d image=%s", spec.Name, version.Index, spec.TaskTemplate.ForceUpdate, spec.TaskTemplate.ContainerSpec.Image)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.services[id]
+	if !ok {
+		return nil, fmt.Errorf("service %s not found", id)
+	}
+	if s.Version.Index != version.Index {
+		return nil, fmt.Errorf("rpc error: code = Unknown desc = update out of sequence")
+	}
+	s.Spec = spec
+	s.Version.Index++
+	s.UpdatedAt = time.Now()
+	f.services[id] = s
+	return nil, nil
+}
+
+func (f *fakeCluster) RemoveService(_ context.Context, id string) error {
+	f.record("remove service %s", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.services, id)
+	return nil
+}
+
+func (f *fakeCluster) InspectService(_ context.Context, id string) (swarm.Service, error) {
+	f.record("read service %s", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.services[id]
+	if !ok {
+		return s, fmt.Errorf("service %s not found", id)
+	}
+	return s, nil
+}
+
+func (f *fakeCluster) ServicesByID(_ context.Context, ids []string) ([]swarm.Service, error) {
+	f.record("read services")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []swarm.Service
+	for _, id := range ids {
+		if s, ok := f.services[id]; ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ServiceTasks makes one task per replica, running or failed according to
+// crash, created when the service was last changed.
+func (f *fakeCluster) ServiceTasks(_ context.Context, ids []string) ([]swarm.Task, error) {
+	f.record("read tasks")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []swarm.Task
+	for _, id := range ids {
+		s, ok := f.services[id]
+		if !ok {
+			continue
+		}
+		n := 1
+		if r := s.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
+			n = int(*r.Replicas)
+		}
+		state, desired, errMsg := swarm.TaskStateRunning, swarm.TaskStateRunning, ""
+		if f.crash(s.Spec) {
+			state, desired, errMsg = swarm.TaskStateFailed, swarm.TaskStateShutdown, "task: non-zero exit (3)"
+		}
+		for i := range n * 3 { // enough failed tasks to pass any threshold
+			if state == swarm.TaskStateRunning && i >= n {
+				break
+			}
+			out = append(out, swarm.Task{ID: fmt.Sprintf("%s.%d", id, i), ServiceID: id,
+				Meta:         swarm.Meta{CreatedAt: s.UpdatedAt},
+				DesiredState: desired, Status: swarm.TaskStatus{State: state, Err: errMsg}})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeCluster) SecretIDs(_ context.Context, names []string) (map[string]string, error) {
+	f.record("read secrets")
+	out := map[string]string{}
+	for _, n := range names {
+		out[n] = "ext-" + n
+	}
+	return out, nil
+}
+
+func (f *fakeCluster) ConfigIDs(_ context.Context, names []string) (map[string]string, error) {
+	f.record("read configs")
+	out := map[string]string{}
+	for _, n := range names {
+		out[n] = "ext-" + n
+	}
+	return out, nil
+}

@@ -1,0 +1,91 @@
+package apply
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// OnFailure says what a deploy does when a service fails to converge.
+type OnFailure string
+
+const (
+	// Rollback returns every service the deploy changed to its previous
+	// spec, removes what it created, and waits for the old tasks.
+	Rollback OnFailure = "rollback"
+	// Pause leaves everything as it is for a person to look at.
+	Pause OnFailure = "pause"
+)
+
+// ResolveImage is docker's --resolve-image: whether the engine asks the
+// registry for an image's digest.
+type ResolveImage string
+
+const (
+	ResolveAlways  ResolveImage = "always"
+	ResolveChanged ResolveImage = "changed"
+	ResolveNever   ResolveImage = "never"
+)
+
+// Options tune one Run. The zero value rolls back on failure, waits up to 5m,
+// does not prune and never queries a registry.
+type Options struct {
+	OnFailure OnFailure
+	Prune     bool
+	// Detach returns once the changes are sent, without waiting (and so
+	// without rolling back).
+	Detach bool
+	// ProgressDeadline bounds the wait for convergence (default 5m).
+	ProgressDeadline time.Duration
+	// Monitor overrides how long a service's tasks must stay up to count as
+	// converged (default: its update_config.monitor, else 5s).
+	Monitor time.Duration
+	// FailureThreshold is how many failed tasks on the new spec fail a
+	// service (default 3).
+	FailureThreshold int
+	// Concurrency bounds the services created or updated at once (default 8).
+	Concurrency  int
+	ResolveImage ResolveImage
+	// Progress receives every service's status on each poll while waiting.
+	Progress func([]Status)
+	Log      *slog.Logger
+	// PollInterval is how often convergence is checked (default 500ms).
+	PollInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.OnFailure == "" {
+		o.OnFailure = Rollback
+	}
+	if o.ProgressDeadline == 0 {
+		o.ProgressDeadline = 5 * time.Minute
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.ResolveImage == "" {
+		o.ResolveImage = ResolveNever
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// ParseOnFailure checks a --on-failure value.
+func ParseOnFailure(s string) (OnFailure, error) {
+	switch OnFailure(s) {
+	case Rollback, Pause:
+		return OnFailure(s), nil
+	}
+	return "", fmt.Errorf("on-failure must be rollback or pause, not %q", s)
+}
+
+// ParseResolveImage checks a --resolve-image value.
+func ParseResolveImage(s string) (ResolveImage, error) {
+	switch ResolveImage(s) {
+	case ResolveAlways, ResolveChanged, ResolveNever:
+		return ResolveImage(s), nil
+	}
+	return "", fmt.Errorf("resolve-image must be always, changed or never, not %q", s)
+}
