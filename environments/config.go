@@ -1,0 +1,227 @@
+package environments
+
+import "time"
+
+// Config is the operator's configuration file, as loaded. Paths to files on
+// disk are absolute (resolved against the file's directory); secrets are
+// referenced by file and only read on demand, so printing a Config never
+// shows one.
+type Config struct {
+	// File is the configuration file's path, as given to Load.
+	File string
+	// CacheDir holds the Git object caches.
+	CacheDir      string
+	Repos         map[string]*Repo
+	Clusters      map[string]*Cluster
+	Defaults      Policy
+	Environments  map[string]*EnvironmentSpec
+	Server        *Server
+	Notifications []*Notification
+	History       History
+
+	at fieldPos
+}
+
+// Repo is a Git repository that environments deploy from.
+type Repo struct {
+	Name string
+	// URL is https://…, http://…, ssh://…, git@host:path or file://….
+	URL  string
+	Auth Auth
+
+	at fieldPos
+}
+
+// Auth says how to authenticate to a repository. At most one way is set:
+// an SSH key (with the known_hosts file that pins the server's key), a token,
+// or a username and password. The zero Auth means anonymous.
+type Auth struct {
+	SSHKeyFile     string
+	KnownHostsFile string
+	TokenFile      string
+	// Username goes with PasswordFile, or with TokenFile for servers that
+	// want a particular user name next to a token.
+	Username     string
+	PasswordFile string
+
+	at fieldPos
+}
+
+// Cluster is a Docker Engine to deploy to. The zero Cluster is the engine the
+// standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH variables name.
+type Cluster struct {
+	Name string
+	Host string
+	TLS  *TLS
+
+	at fieldPos
+}
+
+// TLS names the PEM files of a TLS-protected engine.
+type TLS struct {
+	CA, Cert, Key string
+
+	at fieldPos
+}
+
+// LocalCluster is the cluster an environment deploys to when it names none.
+const LocalCluster = "local"
+
+// OnFailure is what happens when a deploy fails.
+type OnFailure string
+
+const (
+	// Rollback returns the services to their previous spec.
+	Rollback OnFailure = "rollback"
+	// Pause leaves the failed update where it stopped, for a human to look at.
+	Pause OnFailure = "pause"
+)
+
+// SelfHeal is what a pass does about drift: live objects changed by hand.
+type SelfHeal string
+
+const (
+	SelfHealOff  SelfHeal = "off"
+	SelfHealWarn SelfHeal = "warn"
+	SelfHealHeal SelfHeal = "heal"
+)
+
+// Policy holds the settings an environment inherits from defaults. In
+// EnvironmentSpec a nil field means "inherit".
+type Policy struct {
+	Prune            *bool
+	OnFailure        OnFailure
+	ProgressDeadline time.Duration
+
+	at fieldPos
+}
+
+// SyncWindowKind says whether a sync window allows or denies automatic syncs.
+type SyncWindowKind string
+
+const (
+	Allow SyncWindowKind = "allow"
+	Deny  SyncWindowKind = "deny"
+)
+
+// SyncWindow opens at each time Schedule (a cron expression) fires and
+// stays open for Duration.
+type SyncWindow struct {
+	Kind     SyncWindowKind
+	Schedule string
+	Duration time.Duration
+
+	at fieldPos
+}
+
+// EnvironmentSpec is one entry of environments: as written. Config.Environment
+// gives the resolved form with defaults applied.
+type EnvironmentSpec struct {
+	Name   string
+	Repo   string
+	Branch string
+	// Ref is a full ref name (refs/heads/x, refs/tags/v1), as an alternative to Branch.
+	Ref  string
+	Path string
+	// Files and EnvFiles are relative to Path, inside the repository.
+	Files    []string
+	EnvFiles []string
+	Stack    string
+	Cluster  string
+	// Variables are given to the stack files' interpolation.
+	Variables map[string]string
+	// Identities are age identity files on disk, absolute.
+	Identities       []string
+	Prune            *bool
+	OnFailure        OnFailure
+	ProgressDeadline time.Duration
+	Schedule         string
+	SyncWindows      []*SyncWindow
+	SelfHeal         SelfHeal
+
+	at fieldPos
+}
+
+// Server is the HTTP endpoint: health, metrics, API, webhooks.
+type Server struct {
+	Listen string
+	// TokenFile holds the bearer token the API wants.
+	TokenFile string
+	Webhooks  map[WebhookKind]*Webhook
+
+	at fieldPos
+}
+
+// WebhookKind is a Git forge whose push events the server understands.
+type WebhookKind string
+
+const (
+	GitHub  WebhookKind = "github"
+	GitLab  WebhookKind = "gitlab"
+	Gitea   WebhookKind = "gitea"
+	Generic WebhookKind = "generic"
+)
+
+// Webhook is one forge's webhook endpoint.
+type Webhook struct {
+	SecretFile string
+
+	at fieldPos
+}
+
+// NotificationType is where a notification goes.
+type NotificationType string
+
+const (
+	WebhookNotification NotificationType = "webhook"
+	SlackNotification   NotificationType = "slack"
+)
+
+// Notification sends the results of passes somewhere.
+type Notification struct {
+	Type NotificationType
+	// URL, or URLFile when the URL itself is a secret (a Slack webhook).
+	URL     string
+	URLFile string
+	// Environments limits the notification to these; empty means all.
+	Environments []string
+	// Events limits it to these results; empty means all.
+	Events []string
+
+	at fieldPos
+}
+
+// History says how much deploy history to keep per environment.
+type History struct {
+	Limit int
+
+	at fieldPos
+}
+
+// Built-in defaults, used where neither the environment nor defaults: says.
+const (
+	DefaultOnFailure        = Rollback
+	DefaultProgressDeadline = 5 * time.Minute
+	DefaultSchedule         = "@every 1m"
+	DefaultSelfHeal         = SelfHealWarn
+	DefaultHistoryLimit     = 50
+	DefaultPath             = "."
+)
+
+// DefaultPrune is false: removing what Git no longer lists is opt-in, so a
+// mistaken commit can't delete a running service unless the operator asked.
+const DefaultPrune = false
+
+// notificationEvents are the results a notification can filter on.
+var notificationEvents = []string{"succeeded", "failed", "rolledBack", "paused", "drift"}
+
+// fieldPos remembers where each field's value was written, keyed by its YAML
+// name; "" is the position of the whole entry.
+type fieldPos map[string]Pos
+
+func (f fieldPos) of(key string) Pos {
+	if p, ok := f[key]; ok {
+		return p
+	}
+	return f[""]
+}

@@ -1,0 +1,155 @@
+package environments
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{})
+
+func TestLoadFull(t *testing.T) {
+	t.Parallel()
+	c, err := Load("testdata/full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := filepath.Abs("testdata")
+	sec := func(name string) string { return filepath.Join(dir, "secrets", name) }
+
+	if got, want := c.EnvironmentNames(), []string{"dev", "prod", "tools"}; !cmp.Equal(got, want) {
+		t.Errorf("EnvironmentNames() = %v, want %v", got, want)
+	}
+	if c.CacheDir != filepath.Join(dir, "cache") {
+		t.Errorf("CacheDir = %q, want it resolved against the file's directory", c.CacheDir)
+	}
+	if c.History.Limit != 20 || c.Server.Listen != "127.0.0.1:9090" || len(c.Notifications) != 2 {
+		t.Errorf("history/server/notifications not loaded: %+v %+v %d", c.History, c.Server, len(c.Notifications))
+	}
+
+	prod, err := c.Environment("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Environment{
+		Name: "prod",
+		Repo: &Repo{Name: "shop", URL: "git@git.example.com:acme/shop-deploy.git",
+			Auth: Auth{SSHKeyFile: sec("deploy_key"), KnownHostsFile: sec("known_hosts")}},
+		Ref: "refs/heads/prod", Branch: "prod",
+		Path:  "deploy/prod",
+		Files: []string{"stack.yml"}, EnvFiles: []string{},
+		Stack: "shop",
+		Cluster: &Cluster{Name: "prod", Host: "tcp://10.0.0.10:2376",
+			TLS: &TLS{CA: sec("ca.pem"), Cert: sec("cert.pem"), Key: sec("key.pem")}},
+		Identities:       []string{sec("age_prod")},
+		Prune:            false,
+		OnFailure:        Pause,
+		ProgressDeadline: 90 * time.Second,
+		Schedule:         "*/5 * * * *",
+		SyncWindows: []SyncWindow{
+			{Kind: Deny, Schedule: "0 22 * * 5", Duration: 60 * time.Hour},
+			{Kind: Allow, Schedule: "@daily", Duration: 2 * time.Hour},
+		},
+		SelfHeal: SelfHealWarn,
+	}
+	if d := cmp.Diff(want, prod, ignorePositions, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("Environment(prod) mismatch (-want +got):\n%s", d)
+	}
+
+	// dev inherits defaults and deploys to the local engine.
+	dev, err := c.Environment("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dev.Prune || dev.OnFailure != Rollback || dev.ProgressDeadline != 5*time.Minute || dev.Path != "." ||
+		dev.Cluster.Name != LocalCluster || dev.Cluster.Host != "" || dev.SelfHeal != SelfHealHeal {
+		t.Errorf("dev did not get its defaults: %+v", dev)
+	}
+	if got := dev.Variables; !cmp.Equal(got, map[string]string{"REPLICAS": "1", "DEBUG": "true"}) {
+		t.Errorf("dev variables = %v", got)
+	}
+	tools, err := c.Environment("tools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
+		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
+	}
+	if _, err := c.Environment("nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("Environment(nope) error = %v", err)
+	}
+}
+
+func TestLoadFourMistakes(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/four-mistakes.yml")
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Load error = %v, want Problems", err)
+	}
+	want := []string{
+		`testdata/four-mistakes.yml:9:12: environment "dev": stack name "Shop_Dev" must be lowercase`,
+		`testdata/four-mistakes.yml:11:11: environment "prod": unknown repo "shopp" (defined: shop)`,
+		`testdata/four-mistakes.yml:15:23: environment "prod" progressDeadline: "5 minutes" is not a positive duration`,
+		`testdata/four-mistakes.yml:16:5: unknown field "replica" in environment "prod"`,
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), err)
+	}
+	for i, p := range ps {
+		if !strings.HasPrefix(p.Error(), want[i]) {
+			t.Errorf("problem %d = %q\nwant prefix %q", i, p.Error(), want[i])
+		}
+	}
+}
+
+func TestSecretsStayInFiles(t *testing.T) {
+	t.Parallel()
+	c, err := Load("testdata/full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := c.Environment("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := fmt.Sprintf("%+v %#v %+v %+v", c, c.Repos["tools"], env, c.Server)
+	if strings.Contains(printed, "dummy-") {
+		t.Fatalf("a secret's content was printed: %s", printed)
+	}
+	tok, err := c.Repos["tools"].Auth.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(tok.Bytes()) != "dummy-token" {
+		t.Errorf("Token() = %q, want the file's content without the newline", tok.Bytes())
+	}
+	if s := fmt.Sprint(tok); strings.Contains(s, "dummy") {
+		t.Errorf("token printed as %q", s)
+	}
+	if _, err := c.Repos["shop"].Auth.Token(); err == nil {
+		t.Error("Token() without a tokenFile succeeded")
+	}
+}
+
+// The example's secrets don't exist here; every other line must be valid so
+// the documentation stays in step with the code.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	_, err := Load("../examples/flotilla.yml")
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Load(example) = %v, want only missing-file problems", err)
+	}
+	for _, p := range ps {
+		if !strings.HasSuffix(p.Msg, "no such file or directory") {
+			t.Errorf("example: %v", p)
+		}
+	}
+}
