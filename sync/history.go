@@ -1,0 +1,273 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/diff"
+)
+
+// Trigger says what started a pass.
+type Trigger string
+
+const (
+	TriggerManual   Trigger = "manual"
+	TriggerSchedule Trigger = "schedule"
+	TriggerWebhook  Trigger = "webhook"
+	TriggerRollback Trigger = "rollback"
+)
+
+// Outcome is how a recorded pass ended.
+type Outcome string
+
+const (
+	Succeeded Outcome = "succeeded"
+	// RolledBack: the deploy failed and the stack went back to its
+	// previous specs.
+	RolledBack Outcome = "failed and rolled back"
+	// Paused: the deploy failed and was left as it was (onFailure: pause),
+	// or was interrupted.
+	Paused Outcome = "failed and paused"
+	// Failed: nothing was applied — the commit did not render, or the
+	// engine refused the plan before anything changed.
+	Failed Outcome = "failed"
+)
+
+// Record is one pass in an environment's history. Records live in the
+// cluster, so every Flotilla process sees the same history.
+type Record struct {
+	Seq         int64     `json:"seq"`
+	Environment string    `json:"environment"`
+	Stack       string    `json:"stack"`
+	Commit      Revision  `json:"commit"`
+	Trigger     Trigger   `json:"trigger"`
+	Plan        string    `json:"plan"` // the plan's summary line
+	Changes     []string  `json:"changes,omitempty"`
+	Outcome     Outcome   `json:"outcome"`
+	Error       string    `json:"error,omitempty"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	// LastGood is the last commit that deployed successfully, this one
+	// included when it did.
+	LastGood string `json:"lastGood,omitempty"`
+}
+
+// Failed reports whether the pass failed.
+func (r Record) Failed() bool { return r.Outcome != Succeeded }
+
+// Labels of the Docker configs that hold history and pins. They carry no
+// stack label, so no stack's plan ever sees or prunes them.
+const (
+	labelHistory = "io.flotilla.history"
+	labelSeq     = "io.flotilla.history.seq"
+	labelPin     = "io.flotilla.pin"
+	// A Docker config holds at most 1000 KiB; an error message is cut well
+	// below that.
+	maxErrorLen = 8 << 10
+)
+
+// configStore is what history needs from the cluster.
+type configStore interface {
+	CreateConfig(ctx context.Context, spec swarm.ConfigSpec) (string, error)
+	RemoveConfig(ctx context.Context, id string) error
+	ConfigsByLabel(ctx context.Context, label string) ([]swarm.Config, error)
+}
+
+// History is the deploy history of the environments on one cluster, kept as
+// small Docker configs (one per record, as Helm keeps releases in the
+// cluster), plus each environment's pin. Both are keyed by stack name, which
+// is unique on a cluster, so two operators (or two configurations naming
+// an environment "dev") never mix their histories.
+type History struct {
+	store configStore
+	limit int
+}
+
+// NewHistory keeps up to limit records per environment.
+func NewHistory(store configStore, limit int) *History {
+	return &History{store: store, limit: limit}
+}
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// objectName makes a config name (at most 64 characters of
+// [a-zA-Z0-9-_.]) for key; long or odd names get a hash to stay distinct.
+func objectName(kind, key, suffix string) string {
+	clean := unsafeName.ReplaceAllString(key, "-")
+	room := 64 - len("flotilla."+kind+".."+suffix)
+	if clean != key || len(clean) > room {
+		sum := sha256.Sum256([]byte(key))
+		h := hex.EncodeToString(sum[:4])
+		clean = clean[:min(len(clean), room-9)] + "-" + h
+	}
+	return "flotilla." + kind + "." + clean + "." + suffix
+}
+
+// List returns the records of stack, oldest first.
+func (h *History) List(ctx context.Context, stack string) ([]Record, error) {
+	configs, err := h.store.ConfigsByLabel(ctx, labelHistory+"="+stack)
+	if err != nil {
+		return nil, fmt.Errorf("reading history of stack %s: %w", stack, err)
+	}
+	records := make([]Record, 0, len(configs))
+	for _, c := range configs {
+		var r Record
+		if err := json.Unmarshal(c.Spec.Data, &r); err != nil {
+			return nil, fmt.Errorf("reading history record %s: %w", c.Spec.Name, err)
+		}
+		records = append(records, r)
+	}
+	sort.Slice(records, func(i, j int) bool { return records[i].Seq < records[j].Seq })
+	return records, nil
+}
+
+// Append stores r as its stack's next record and prunes the oldest beyond the
+// limit. Two processes appending at once both succeed: the loser of a name
+// takes the next sequence number.
+func (h *History) Append(ctx context.Context, r Record) (Record, error) {
+	records, err := h.List(ctx, r.Stack)
+	if err != nil {
+		return r, err
+	}
+	if len(r.Error) > maxErrorLen {
+		r.Error = r.Error[:maxErrorLen] + "… (cut)"
+	}
+	r.Seq = 1
+	if n := len(records); n > 0 {
+		r.Seq = records[n-1].Seq + 1
+	}
+	for attempt := 0; ; attempt++ {
+		data, err := json.Marshal(r)
+		if err != nil {
+			return r, fmt.Errorf("encoding history record: %w", err)
+		}
+		seq := strconv.FormatInt(r.Seq, 10)
+		_, err = h.store.CreateConfig(ctx, swarm.ConfigSpec{
+			Annotations: swarm.Annotations{
+				Name:   objectName("history", r.Stack, fmt.Sprintf("%08d", r.Seq)),
+				Labels: map[string]string{labelHistory: r.Stack, labelSeq: seq, "io.flotilla.managed": "true"},
+			},
+			Data: data,
+		})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "already exists") || attempt == 5 {
+			return r, fmt.Errorf("recording history of %s: %w", r.Stack, err)
+		}
+		r.Seq++
+	}
+	records = append(records, r)
+	if h.limit > 0 && len(records) > h.limit {
+		if err := h.prune(ctx, r.Stack, records[:len(records)-h.limit]); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func (h *History) prune(ctx context.Context, stack string, old []Record) error {
+	configs, err := h.store.ConfigsByLabel(ctx, labelHistory+"="+stack)
+	if err != nil {
+		return fmt.Errorf("pruning history of %s: %w", stack, err)
+	}
+	drop := map[string]bool{}
+	for _, r := range old {
+		drop[strconv.FormatInt(r.Seq, 10)] = true
+	}
+	var errs []error
+	for _, c := range configs {
+		if drop[c.Spec.Labels[labelSeq]] {
+			if err := h.store.RemoveConfig(ctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("pruning history of %s: %w", stack, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Pin holds an environment at a commit: automatic syncs leave it alone
+// until `flotilla resume` or an explicit `flotilla sync`.
+type Pin struct {
+	SHA    string    `json:"sha"`
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason"`
+}
+
+// Pin returns the pin of stack's environment, or nil.
+func (h *History) Pin(ctx context.Context, stack string) (*Pin, error) {
+	configs, err := h.store.ConfigsByLabel(ctx, labelPin+"="+stack)
+	if err != nil {
+		return nil, fmt.Errorf("reading the pin of %s: %w", stack, err)
+	}
+	if len(configs) == 0 {
+		return nil, nil
+	}
+	var p Pin
+	if err := json.Unmarshal(configs[0].Spec.Data, &p); err != nil {
+		return nil, fmt.Errorf("reading the pin of %s: %w", stack, err)
+	}
+	return &p, nil
+}
+
+// SetPin pins stack's environment, replacing an earlier pin.
+func (h *History) SetPin(ctx context.Context, stack string, p Pin) error {
+	if err := h.ClearPin(ctx, stack); err != nil {
+		return err
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = h.store.CreateConfig(ctx, swarm.ConfigSpec{
+		Annotations: swarm.Annotations{Name: objectName("pin", stack, p.SHA[:min(len(p.SHA), 12)]),
+			Labels: map[string]string{labelPin: stack, "io.flotilla.managed": "true"}},
+		Data: data,
+	})
+	if err != nil {
+		return fmt.Errorf("pinning %s: %w", stack, err)
+	}
+	return nil
+}
+
+// ClearPin removes the pin of stack's environment, if any.
+func (h *History) ClearPin(ctx context.Context, stack string) error {
+	configs, err := h.store.ConfigsByLabel(ctx, labelPin+"="+stack)
+	if err != nil {
+		return fmt.Errorf("reading the pin of %s: %w", stack, err)
+	}
+	for _, c := range configs {
+		if err := h.store.RemoveConfig(ctx, c.ID); err != nil {
+			return fmt.Errorf("unpinning %s: %w", stack, err)
+		}
+	}
+	return nil
+}
+
+// Quarantined reports whether sha's last deploy in records failed: such a
+// commit is not applied again automatically.
+func Quarantined(records []Record, sha string) (Record, bool) {
+	for i := len(records) - 1; i >= 0; i-- {
+		if records[i].Commit.SHA == sha {
+			return records[i], records[i].Failed()
+		}
+	}
+	return Record{}, false
+}
+
+// summaryLine is how a record remembers a plan.
+func summaryLine(p diff.Plan) string { return p.Summary().String() }

@@ -1,0 +1,187 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/flotilla-gitops/flotilla/environments"
+)
+
+// ErrUnknownEnvironment is returned for an environment the configuration
+// does not name.
+var ErrUnknownEnvironment = errors.New("unknown environment")
+
+// OperatorOptions tune the loop. Zero values take the defaults.
+type OperatorOptions struct {
+	Log *slog.Logger
+	// Parallel bounds the passes running at once (default 4).
+	Parallel int
+	// Grace is how long a shutdown lets running passes finish their
+	// current deploy before interrupting them (default 30s).
+	Grace time.Duration
+	// MaxJitter delays each scheduled poll by up to this much, so
+	// operators started together don't poll in step (default 5s).
+	MaxJitter time.Duration
+	// OnPass is called after every pass, for metrics and notifications.
+	OnPass func(PassEvent)
+}
+
+// PassEvent is one finished pass, as metrics and notifications see it.
+type PassEvent struct {
+	Environment string
+	Stack       string
+	SelfHeal    environments.SelfHeal
+	Report      *Report // nil when the pass failed before it had one
+	Err         error
+	Took        time.Duration
+}
+
+// Operator runs every environment's passes: on its schedule, on demand
+// (webhooks, the API), never two passes of one environment at once —
+// triggers during a pass coalesce into one follow-up — and independent
+// environments in parallel, bounded.
+type Operator struct {
+	o   OperatorOptions
+	now func() time.Time
+
+	mu       gosync.Mutex
+	runner   Runner
+	cron     *cron.Cron
+	envs     map[string]*envState
+	stopping bool
+
+	sem      chan struct{}
+	inflight gosync.WaitGroup
+	// passCtx is cancelled when the grace period of a shutdown runs out.
+	passCtx      context.Context
+	cancelPasses context.CancelFunc
+}
+
+type envState struct {
+	running bool
+	pending *Options // the coalesced follow-up, if any
+	window  string
+	lastErr error
+	// failures in a row of automatic passes, and when to try again.
+	failures  int
+	nextRetry time.Time
+}
+
+// NewOperator makes an operator over runner; Run starts it.
+func NewOperator(runner Runner, o OperatorOptions) *Operator {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Grace == 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.MaxJitter == 0 {
+		o.MaxJitter = 5 * time.Second
+	}
+	op := &Operator{o: o, now: time.Now, runner: runner, envs: map[string]*envState{}, sem: make(chan struct{}, o.Parallel)}
+	op.passCtx, op.cancelPasses = context.WithCancel(context.Background())
+	op.setEnvironments(runner.Config())
+	return op
+}
+
+func (op *Operator) setEnvironments(cfg *environments.Config) {
+	keep := map[string]*envState{}
+	for _, name := range cfg.EnvironmentNames() {
+		if st, ok := op.envs[name]; ok {
+			keep[name] = st
+		} else {
+			keep[name] = &envState{}
+		}
+	}
+	op.envs = keep
+}
+
+// Run polls every environment once at start, then on its schedule, until
+// ctx ends; then it stops starting passes and waits for the running ones
+// (interrupting them after the grace period).
+func (op *Operator) Run(ctx context.Context) error {
+	op.mu.Lock()
+	if err := op.startCron(); err != nil {
+		op.mu.Unlock()
+		return err
+	}
+	groups := op.groups()
+	op.mu.Unlock()
+	for _, g := range groups {
+		go op.poll(g, 0)
+	}
+	<-ctx.Done()
+	return op.shutdown()
+}
+
+func (op *Operator) shutdown() error {
+	op.mu.Lock()
+	op.stopping = true
+	if op.cron != nil {
+		op.cron.Stop()
+	}
+	op.mu.Unlock()
+	done := make(chan struct{})
+	go func() { op.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(op.o.Grace):
+		op.o.Log.Warn("grace period over: interrupting running passes", "grace", op.o.Grace)
+		op.cancelPasses()
+		<-done
+	}
+	op.cancelPasses()
+	return op.runner.Close()
+}
+
+// Reload swaps in a new configuration and runner (SIGHUP). Passes under way
+// finish on the old one.
+func (op *Operator) Reload(runner Runner) error {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if op.stopping {
+		return errors.New("shutting down")
+	}
+	old := op.cron
+	op.runner = runner
+	op.setEnvironments(runner.Config())
+	if err := op.startCron(); err != nil {
+		return err
+	}
+	if old != nil {
+		old.Stop()
+	}
+	return nil
+}
+
+// Trigger queues a pass of env (a webhook, the API). A pass already running
+// gets one follow-up, however many triggers arrive meanwhile. Outside its
+// sync windows an environment only syncs when a manual trigger forces it.
+func (op *Operator) Trigger(env string, t Trigger, force bool) error {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	cfg := op.runner.Config()
+	e, err := cfg.Environment(env)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrUnknownEnvironment, env)
+	}
+	if !(t == TriggerManual && force) {
+		if open, reason, err := windowState(e.SyncWindows, op.now()); err != nil {
+			return err
+		} else if !open {
+			op.envs[env].window = reason
+			return fmt.Errorf("environment %s is %s: sync with force to override", env, reason)
+		}
+	}
+	op.enqueueLocked(env, Options{Trigger: t, Force: force, Heal: t == TriggerManual || e.SelfHeal == environments.SelfHealHeal})
+	return nil
+}

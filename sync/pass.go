@@ -1,0 +1,243 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/apply"
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/secrets"
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+// Options tune one pass.
+type Options struct {
+	Trigger Trigger
+	// DryRun computes the plan and stops.
+	DryRun bool
+	// Force applies a quarantined commit.
+	Force bool
+	// Tip is the branch tip when the caller already fetched it (the
+	// operator updates each repository once for all its environments).
+	Tip *Revision
+	// Progress receives the services' convergence while a deploy waits.
+	Progress func([]apply.Status)
+	// Heal re-applies the deployed commit when the live stack drifted from
+	// it. Without it, drift is only reported (selfHeal: warn or off).
+	// Manual syncs always heal.
+	Heal bool
+}
+
+// Report says what a pass found and did.
+type Report struct {
+	Environment string
+	Stack       string
+	Commit      Revision
+	Plan        diff.Plan
+	// Skipped says why nothing was applied, when nothing was: "pinned at
+	// …", "commit … is quarantined", "no changes".
+	Skipped string
+	// Drift: Git did not move since the last deploy, yet the plan has
+	// changes — the live stack was changed by hand.
+	Drift bool
+	// Record is what the pass added to the history, if anything.
+	Record *Record
+	Result *apply.Result
+}
+
+// Sync runs one pass for env: fetch the branch tip, render it, diff it with
+// the live stack, apply, record. A manual sync lifts the environment's pin;
+// an automatic one leaves a pinned environment alone. A commit whose deploy
+// failed is not applied again unless forced.
+func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, error) {
+	e, err := s.cfg.Environment(env)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Docker(ctx, e.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	hist := s.history(d)
+	pin, err := hist.Pin(ctx, e.Stack)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Environment: e.Name, Stack: e.Stack}
+	if pin != nil {
+		if o.Trigger != TriggerManual {
+			rep.Skipped = fmt.Sprintf("pinned at %s since %s (%s): run `flotilla resume` or an explicit `flotilla sync`",
+				shortSHA(pin.SHA), pin.Since.UTC().Format("2006-01-02 15:04"), pin.Reason)
+			return rep, nil
+		}
+		if !o.DryRun {
+			if err := hist.ClearPin(ctx, e.Stack); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var rev Revision
+	if o.Tip != nil {
+		rev = *o.Tip
+	} else if rev, err = s.Repo(e.Repo).Fetch(ctx, e.Ref); err != nil {
+		// Nothing is applied or pruned: the stack keeps running as it is.
+		return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+	}
+	rep.Commit = rev
+	records, err := hist.List(ctx, e.Stack)
+	if err != nil {
+		return nil, err
+	}
+	if failed, ok := Quarantined(records, rev.SHA); ok && !o.Force {
+		rep.Skipped = fmt.Sprintf("commit %s is quarantined: its deploy at %s %s; push a new commit or sync with --force",
+			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)
+		return rep, nil
+	}
+	return s.pass(ctx, e, d, hist, records, rev, o, rep)
+}
+
+// pass renders rev, plans, applies and records.
+func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *cluster.Docker, hist *History,
+	records []Record, rev Revision, o Options, rep *Report) (*Report, error) {
+	log := s.log.With("env", e.Name, "rev", rev.Short(), "trigger", o.Trigger)
+	started := s.now()
+	record := func(outcome Outcome, plan diff.Plan, cause error) (*Report, error) {
+		r := Record{Environment: e.Name, Stack: e.Stack, Commit: rev, Trigger: o.Trigger, Plan: summaryLine(plan),
+			Changes: changeLines(plan), Outcome: outcome, Started: started, Finished: s.now(), LastGood: lastGood(records)}
+		if outcome == Succeeded {
+			r.LastGood = rev.SHA
+		}
+		if cause != nil {
+			r.Error = cause.Error()
+		}
+		// The result is recorded even when the pass was interrupted
+		// (shutdown): that is when the record matters most.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		saved, err := hist.Append(rctx, r)
+		if err != nil {
+			return rep, errors.Join(cause, err)
+		}
+		rep.Record = &saved
+		log.Info("pass recorded", "outcome", outcome, "plan", r.Plan)
+		return rep, cause
+	}
+
+	desired, err := s.render(ctx, e, rev, d.APIVersion(), log)
+	if err != nil {
+		if o.DryRun {
+			return rep, err
+		}
+		return record(Failed, diff.Plan{Stack: e.Stack}, err)
+	}
+	live, err := d.ReadStack(ctx, e.Stack)
+	if err != nil {
+		return rep, err
+	}
+	rep.Plan = diff.Compute(desired, live)
+	last := lastRecord(records)
+	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
+	if o.DryRun {
+		return rep, nil
+	}
+	if rep.Drift && !o.Heal && o.Trigger != TriggerManual {
+		rep.Skipped = "drift: the live stack differs from the deployed commit (selfHeal is not heal)"
+		return rep, nil
+	}
+	if !rep.Plan.HasChanges() {
+		rep.Skipped = "no changes"
+		if last == nil || last.Commit.SHA != rev.SHA || last.Failed() {
+			// A new commit that changes nothing on the swarm is still what
+			// the environment now runs.
+			return record(Succeeded, rep.Plan, nil)
+		}
+		return rep, nil
+	}
+	res, err := apply.Run(ctx, d, rep.Plan, apply.Options{
+		OnFailure: apply.OnFailure(e.OnFailure), Prune: e.Prune, ProgressDeadline: e.ProgressDeadline,
+		Log: log, Progress: o.Progress,
+	})
+	rep.Result = res
+	if err == nil {
+		return record(Succeeded, rep.Plan, nil)
+	}
+	var fe *apply.FailedError
+	switch {
+	case errors.As(err, &fe) && fe.RollbackErr == nil && !fe.Paused && !fe.Interrupted:
+		return record(RolledBack, rep.Plan, err)
+	case errors.As(err, &fe):
+		return record(Paused, rep.Plan, err)
+	}
+	return record(Failed, rep.Plan, err)
+}
+
+// render loads the stack files of e at rev, straight from the commit tree,
+// decrypting age files in memory with e's identities.
+func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Revision, apiVersion string, log *slog.Logger) (*stack.Desired, error) {
+	fsys, err := s.Repo(e.Repo).FS(rev.SHA, e.Path)
+	if err != nil {
+		return nil, err
+	}
+	opts := stack.Options{Files: e.Files, EnvFiles: e.EnvFiles, Stack: e.Stack, Variables: e.Variables, APIVersion: apiVersion}
+	if len(e.Identities) > 0 {
+		ids, warnings, err := secrets.LoadIdentities(e.Identities...)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		opts.Decrypt = (&secrets.Decrypter{Identities: ids}).Decrypt
+	}
+	desired, err := stack.Load(ctx, fsys, opts)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s at %s: %w", e.Name, rev.Short(), err)
+	}
+	return desired, nil
+}
+
+func lastRecord(records []Record) *Record {
+	if len(records) == 0 {
+		return nil
+	}
+	return &records[len(records)-1]
+}
+
+func lastGood(records []Record) string {
+	if r := lastRecord(records); r != nil {
+		return r.LastGood
+	}
+	return ""
+}
+
+// changeLines lists a plan's changes briefly for the history.
+func changeLines(p diff.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Action != diff.ActionNoop {
+			out = append(out, fmt.Sprintf("%s %s %s", c.Action, c.Kind, c.Name))
+		}
+	}
+	return out
+}
+
+// Render fetches env's branch tip and renders it, without touching any
+// cluster (for `flotilla validate`): keys are checked against the default
+// API version.
+func (s *Syncer) Render(ctx context.Context, env string) (Revision, *stack.Desired, error) {
+	e, err := s.cfg.Environment(env)
+	if err != nil {
+		return Revision{}, nil, err
+	}
+	rev, err := s.Repo(e.Repo).Fetch(ctx, e.Ref)
+	if err != nil {
+		return Revision{}, nil, fmt.Errorf("environment %s: %w", e.Name, err)
+	}
+	desired, err := s.render(ctx, e, rev, stack.DefaultAPIVersion, s.log.With("env", e.Name))
+	return rev, desired, err
+}

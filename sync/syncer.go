@@ -1,0 +1,115 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/environments"
+)
+
+// Syncer runs reconcile passes for the environments of one configuration.
+// It shares one Repo per configured repository (fetched once for all the
+// environments deploying from it) and one engine connection per cluster.
+type Syncer struct {
+	cfg *environments.Config
+	log *slog.Logger
+	now func() time.Time
+
+	// ObserveGit, when set before the first pass, is told of every request
+	// to a Git remote (for metrics).
+	ObserveGit func(kind string, err error, took time.Duration)
+
+	mu       gosync.Mutex
+	repos    map[string]*Repo
+	clusters map[string]*cluster.Docker
+}
+
+// New makes a Syncer; nothing is fetched or connected until a pass needs it.
+func New(cfg *environments.Config, log *slog.Logger) *Syncer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{}}
+}
+
+// Config is the configuration the Syncer works from.
+func (s *Syncer) Config() *environments.Config { return s.cfg }
+
+// Repo returns the shared Repo of a configured repository.
+func (s *Syncer) Repo(r *environments.Repo) *Repo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if repo, ok := s.repos[r.Name]; ok {
+		return repo
+	}
+	repo := NewRepo(r.URL, r.Auth, s.cfg.CacheDir)
+	repo.Observe = s.ObserveGit
+	s.repos[r.Name] = repo
+	return repo
+}
+
+// Docker returns the connection to a configured cluster, opening it (and
+// negotiating the API version) the first time.
+func (s *Syncer) Docker(ctx context.Context, c *environments.Cluster) (*cluster.Docker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.clusters[c.Name]; ok {
+		return d, nil
+	}
+	opts := cluster.Options{Host: c.Host}
+	if c.TLS != nil {
+		opts.TLS = &cluster.TLS{CA: c.TLS.CA, Cert: c.TLS.Cert, Key: c.TLS.Key}
+	}
+	d, err := cluster.Connect(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	s.clusters[c.Name] = d
+	return d, nil
+}
+
+// Close closes the engine connections.
+func (s *Syncer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, d := range s.clusters {
+		d.Close()
+		delete(s.clusters, name)
+	}
+	return nil
+}
+
+// history is the deploy history of env's cluster.
+func (s *Syncer) history(d *cluster.Docker) *History {
+	return NewHistory(d, s.cfg.History.Limit)
+}
+
+// History returns env's records, oldest first.
+func (s *Syncer) History(ctx context.Context, env string) ([]Record, error) {
+	e, err := s.cfg.Environment(env)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Docker(ctx, e.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	return s.history(d).List(ctx, e.Stack)
+}
+
+// Resume removes env's pin: automatic syncs go on from the branch tip.
+func (s *Syncer) Resume(ctx context.Context, env string) error {
+	e, err := s.cfg.Environment(env)
+	if err != nil {
+		return err
+	}
+	d, err := s.Docker(ctx, e.Cluster)
+	if err != nil {
+		return err
+	}
+	return s.history(d).ClearPin(ctx, e.Stack)
+}
