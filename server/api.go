@@ -1,0 +1,207 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	gosync "sync"
+
+	"github.com/flotilla-gitops/flotilla/sync"
+)
+
+// maxAPIBody caps the small JSON bodies the API's POSTs take.
+const maxAPIBody = 64 << 10
+
+// statusParallel bounds the environments whose status is read at once for
+// the list: each reads history, lists Git refs and renders for drift.
+const statusParallel = 4
+
+// apiRoutes registers /api/v1. Reads are open: they show what Git and the
+// cluster already show to anyone who can reach them — commits, plans with
+// secret values masked — and a status page or a dashboard should not need
+// the token that can deploy. Writes want the bearer token of
+// server.tokenFile, and are disabled (403) when none is configured.
+func (s *Server) apiRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/environments", s.list)
+	mux.HandleFunc("GET /api/v1/environments/{env}", s.env(s.status))
+	mux.HandleFunc("GET /api/v1/environments/{env}/history", s.env(s.history))
+	mux.HandleFunc("POST /api/v1/environments/{env}/sync", s.authorized(s.env(s.sync)))
+	mux.HandleFunc("POST /api/v1/environments/{env}/rollback", s.authorized(s.env(s.rollback)))
+	mux.HandleFunc("POST /api/v1/environments/{env}/resume", s.authorized(s.env(s.resume)))
+}
+
+// authorized checks the bearer token in constant time.
+func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.hasToken {
+			writeError(w, http.StatusForbidden, "the API is read-only: set server.tokenFile to enable syncs, rollbacks and resumes over HTTP")
+			return
+		}
+		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), s.token.Bytes()) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="flotilla"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// env answers 404 for an environment that is not configured.
+func (s *Server) env(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("env")
+		if !known(s.op, name) {
+			writeError(w, http.StatusNotFound, "unknown environment "+quote(name))
+			return
+		}
+		next(w, r, name)
+	}
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	var names []string
+	if cfg := s.op.Config(); cfg != nil {
+		names = cfg.EnvironmentNames()
+	}
+	out := make([]EnvironmentSummary, len(names))
+	var wg gosync.WaitGroup
+	sem := make(chan struct{}, statusParallel)
+	for i, name := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st, err := s.op.Status(r.Context(), name)
+			if err != nil {
+				out[i] = EnvironmentSummary{Name: name, Errors: []string{err.Error()}}
+				return
+			}
+			out[i] = statusOf(st).Summary()
+		})
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, map[string]any{"environments": out})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request, env string) {
+	st, err := s.op.Status(r.Context(), env)
+	if err != nil {
+		writeError(w, code(err, http.StatusInternalServerError), err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, statusOf(st))
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request, env string) {
+	records, err := s.op.History(r.Context(), env)
+	if err != nil {
+		writeError(w, code(err, http.StatusInternalServerError), err.Error())
+		return
+	}
+	out := make([]Record, 0, len(records))
+	for i := range records {
+		out = append(out, *recordOf(&records[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"environment": env, "records": out})
+}
+
+// SyncRequest is the optional body of POST …/sync.
+type SyncRequest struct {
+	// Force applies a quarantined commit and overrides a closed sync window.
+	Force bool `json:"force"`
+}
+
+// Accepted answers a queued sync.
+type Accepted struct {
+	Environment string `json:"environment"`
+	Force       bool   `json:"force"`
+	Message     string `json:"message"`
+}
+
+func (s *Server) sync(w http.ResponseWriter, r *http.Request, env string) {
+	var req SyncRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if err := s.op.Trigger(env, sync.TriggerManual, req.Force); err != nil {
+		writeError(w, code(err, http.StatusServiceUnavailable), err.Error())
+		return
+	}
+	s.log.Info("sync requested over the API", "env", env, "force", req.Force)
+	writeJSON(w, http.StatusAccepted, Accepted{Environment: env, Force: req.Force, Message: "sync of " + env + " queued"})
+}
+
+// RollbackRequest is the body of POST …/rollback.
+type RollbackRequest struct {
+	// To is a full or abbreviated (4+) SHA; empty means the last good
+	// commit before the current one.
+	To string `json:"to"`
+}
+
+var shaPrefix = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request, env string) {
+	var req RollbackRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.To != "" && !shaPrefix.MatchString(req.To) {
+		writeError(w, http.StatusUnprocessableEntity, "to: "+quote(req.To)+" is not a commit SHA (4 to 64 hex digits)")
+		return
+	}
+	s.log.Info("rollback requested over the API", "env", env, "to", req.To)
+	// A client that hangs up must not interrupt a deploy half-way.
+	rep, err := s.op.Rollback(context.WithoutCancel(r.Context()), env, req.To)
+	out, jerr := reportOf(rep)
+	if jerr != nil {
+		writeError(w, http.StatusInternalServerError, "encoding the rollback's plan: "+jerr.Error())
+		return
+	}
+	if err != nil {
+		writeJSON(w, code(err, http.StatusConflict), errorBody{Error: err.Error(), Report: out})
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) resume(w http.ResponseWriter, r *http.Request, env string) {
+	if err := s.op.Resume(context.WithoutCancel(r.Context()), env); err != nil {
+		writeError(w, code(err, http.StatusInternalServerError), err.Error())
+		return
+	}
+	s.log.Info("resumed over the API", "env", env)
+	writeJSON(w, http.StatusOK, map[string]string{"environment": env, "message": env + " resumed"})
+}
+
+// code is the HTTP status for an operator's error: 404 for an environment a
+// reload just removed, 409 while its pass runs, else fallback.
+func code(err error, fallback int) int {
+	switch {
+	case errors.Is(err, sync.ErrUnknownEnvironment):
+		return http.StatusNotFound
+	case errors.Is(err, sync.ErrBusy):
+		return http.StatusConflict
+	}
+	return fallback
+}
+
+// decodeBody reads an optional JSON body into v; it answers 400 itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

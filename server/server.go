@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/secrets"
+)
+
+// shutdownGrace is how long in-flight requests get once the context ends.
+const shutdownGrace = 10 * time.Second
+
+// Server is the operator's HTTP endpoint.
+type Server struct {
+	listen  string
+	op      Operator
+	metrics *Metrics
+	log     *slog.Logger
+	// token guards the POST endpoints; without one they answer 403.
+	token    secrets.Value
+	hasToken bool
+	hooks    map[environments.WebhookKind]secrets.Value
+	mux      *http.ServeMux
+}
+
+// New builds the server from the server: section. The API token and the
+// webhook secrets are read now, so that a missing or empty file stops the
+// start with a clear error rather than failing the first request.
+func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*Server, error) {
+	if cfg == nil {
+		return nil, errors.New("starting the HTTP server: no server section in the configuration")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{listen: cfg.Listen, op: op, metrics: m, log: log, hooks: map[environments.WebhookKind]secrets.Value{}}
+	if cfg.TokenFile != "" {
+		t, err := cfg.Token()
+		if err != nil {
+			return nil, fmt.Errorf("starting the HTTP server: %w", err)
+		}
+		s.token, s.hasToken = t, true
+	} else {
+		log.Warn("server.tokenFile is not set: the API's POST endpoints are disabled")
+	}
+	for kind, h := range cfg.Webhooks {
+		secret, err := h.Secret()
+		if err != nil {
+			return nil, fmt.Errorf("starting the HTTP server: %s webhook: %w", kind, err)
+		}
+		s.hooks[kind] = secret
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	if s.metrics != nil && s.metrics.gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}))
+	}
+	s.apiRoutes(mux)
+	s.hookRoutes(mux)
+	s.mux = mux
+}
+
+// Handler serves every endpoint.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.op.Ready(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ready")
+}
+
+// ListenAndServe serves on the configured address until ctx ends, then
+// shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.listen)
+	if err != nil {
+		return fmt.Errorf("starting the HTTP server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends. Requests in flight get shutdownGrace
+// to finish; a rollback still running then is not cut short by the server
+// (it runs on its own context) but its answer is lost.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a rollback answers when its deploy converged.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("HTTP server listening", "addr", ln.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serving HTTP on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutting down the HTTP server: %w", err)
+	}
+	<-done
+	return nil
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	// Report is what a failed rollback did before failing.
+	Report *Report `json:"report,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to tell it
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Error: msg})
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/sync"
+)
+
+// The API's JSON shapes. They are their own types, not sync's, so that the
+// wire format has stable lowercase names and carries no desired object
+// (a plan's secrets stay out even as REDACTED). Each converts back to sync's
+// type where the CLI renders that, so `--server` prints what local runs do.
+
+// Commit is a sync.Revision on the wire.
+type Commit struct {
+	SHA         string    `json:"sha"`
+	Ref         string    `json:"ref,omitempty"`
+	Branch      string    `json:"branch,omitempty"`
+	Subject     string    `json:"subject"`
+	Author      string    `json:"author"`
+	AuthorEmail string    `json:"authorEmail,omitempty"`
+	Date        time.Time `json:"date"`
+	Message     string    `json:"message,omitempty"`
+}
+
+func commitOf(r sync.Revision) Commit {
+	return Commit{SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, Subject: r.Subject, Author: r.AuthorName,
+		AuthorEmail: r.AuthorEmail, Date: r.Date, Message: r.Message}
+}
+
+// Short is the abbreviated SHA.
+func (c Commit) Short() string { return c.SHA[:min(len(c.SHA), 7)] }
+
+// Revision converts back.
+func (c Commit) Revision() sync.Revision {
+	return sync.Revision{SHA: c.SHA, Ref: c.Ref, Branch: c.Branch, Subject: c.Subject, AuthorName: c.Author,
+		AuthorEmail: c.AuthorEmail, Date: c.Date, Message: c.Message}
+}
+
+// Record is a sync.Record on the wire.
+type Record struct {
+	Seq         int64        `json:"seq"`
+	Environment string       `json:"environment"`
+	Stack       string       `json:"stack"`
+	Commit      Commit       `json:"commit"`
+	Trigger     sync.Trigger `json:"trigger"`
+	Plan        string       `json:"plan"`
+	Changes     []string     `json:"changes,omitempty"`
+	Outcome     sync.Outcome `json:"outcome"`
+	Error       string       `json:"error,omitempty"`
+	Started     time.Time    `json:"started"`
+	Finished    time.Time    `json:"finished"`
+	LastGood    string       `json:"lastGood,omitempty"`
+}
+
+func recordOf(r *sync.Record) *Record {
+	if r == nil {
+		return nil
+	}
+	return &Record{Seq: r.Seq, Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
+		Trigger: r.Trigger, Plan: r.Plan, Changes: r.Changes, Outcome: r.Outcome, Error: r.Error,
+		Started: r.Started, Finished: r.Finished, LastGood: r.LastGood}
+}
+
+// Sync converts back.
+func (r Record) Sync() sync.Record {
+	return sync.Record{Seq: r.Seq, Environment: r.Environment, Stack: r.Stack, Commit: r.Commit.Revision(),
+		Trigger: r.Trigger, Plan: r.Plan, Changes: r.Changes, Outcome: r.Outcome, Error: r.Error,
+		Started: r.Started, Finished: r.Finished, LastGood: r.LastGood}
+}
+
+// Change is a diff.Change without its desired and live objects.
+type Change struct {
+	Kind    diff.Kind    `json:"kind"`
+	Name    string       `json:"name"`
+	Action  diff.Action  `json:"action"`
+	Effect  diff.Effect  `json:"effect,omitempty"`
+	Fields  []diff.Field `json:"fields,omitempty"`
+	Reasons []string     `json:"reasons,omitempty"`
+}
+
+// EnvironmentSummary is one line of GET /api/v1/environments.
+type EnvironmentSummary struct {
+	Name           string       `json:"name"`
+	Stack          string       `json:"stack"`
+	Ref            string       `json:"ref"`
+	Deployed       *Commit      `json:"deployed,omitempty"`
+	GitMoved       bool         `json:"gitMoved"`
+	TipQuarantined bool         `json:"tipQuarantined"`
+	Drift          int          `json:"drift"`
+	Pinned         bool         `json:"pinned"`
+	LastResult     sync.Outcome `json:"lastResult,omitempty"`
+	Window         string       `json:"window,omitempty"`
+	Running        bool         `json:"running"`
+	LastError      string       `json:"lastError,omitempty"`
+	Errors         []string     `json:"errors,omitempty"`
+}
+
+// EnvironmentStatus is GET /api/v1/environments/{env}: a sync.Status.
+type EnvironmentStatus struct {
+	Environment    string    `json:"environment"`
+	Stack          string    `json:"stack"`
+	Ref            string    `json:"ref"`
+	Deployed       *Record   `json:"deployed,omitempty"`
+	Last           *Record   `json:"last,omitempty"`
+	Tip            *Commit   `json:"tip,omitempty"`
+	GitMoved       bool      `json:"gitMoved"`
+	TipQuarantined bool      `json:"tipQuarantined"`
+	Pin            *sync.Pin `json:"pin,omitempty"`
+	Drift          []Change  `json:"drift"`
+	Errors         []string  `json:"errors,omitempty"`
+	// What the running loop knows: why automatic syncs wait (a sync
+	// window), whether a pass runs now, and the last automatic pass's
+	// error with its next retry.
+	Window    string    `json:"window,omitempty"`
+	Running   bool      `json:"running"`
+	LastError string    `json:"lastError,omitempty"`
+	NextRetry time.Time `json:"nextRetry,omitzero"`
+}
+
+func statusOf(s *sync.Status) EnvironmentStatus {
+	out := EnvironmentStatus{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, Deployed: recordOf(s.Deployed),
+		Last: recordOf(s.Last), GitMoved: s.GitMoved, TipQuarantined: s.TipQuarantined, Pin: s.Pin,
+		Drift: []Change{}, Errors: s.Errors, Window: s.Window, Running: s.Running, LastError: s.LastError,
+		NextRetry: s.NextRetry}
+	if s.Tip != nil {
+		c := commitOf(*s.Tip)
+		out.Tip = &c
+	}
+	for _, c := range s.Drift {
+		out.Drift = append(out.Drift, Change{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect,
+			Fields: c.Fields, Reasons: c.Reasons})
+	}
+	return out
+}
+
+// Summary shortens a status to its line in the list.
+func (s EnvironmentStatus) Summary() EnvironmentSummary {
+	out := EnvironmentSummary{Name: s.Environment, Stack: s.Stack, Ref: s.Ref, GitMoved: s.GitMoved,
+		TipQuarantined: s.TipQuarantined, Drift: len(s.Drift), Pinned: s.Pin != nil, Window: s.Window,
+		Running: s.Running, LastError: s.LastError, Errors: s.Errors}
+	if s.Deployed != nil {
+		out.Deployed = &s.Deployed.Commit
+	}
+	if s.Last != nil {
+		out.LastResult = s.Last.Outcome
+	}
+	return out
+}
+
+// Sync converts back; drift changes come back without their objects.
+func (s EnvironmentStatus) Sync() *sync.Status {
+	out := &sync.Status{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, GitMoved: s.GitMoved,
+		TipQuarantined: s.TipQuarantined, Pin: s.Pin, Errors: s.Errors, Window: s.Window, Running: s.Running,
+		LastError: s.LastError, NextRetry: s.NextRetry}
+	if s.Deployed != nil {
+		r := s.Deployed.Sync()
+		out.Deployed = &r
+	}
+	if s.Last != nil {
+		r := s.Last.Sync()
+		out.Last = &r
+	}
+	if s.Tip != nil {
+		r := s.Tip.Revision()
+		out.Tip = &r
+	}
+	for _, c := range s.Drift {
+		out.Drift = append(out.Drift, diff.Change{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect,
+			Fields: c.Fields, Reasons: c.Reasons})
+	}
+	return out
+}
+
+// Report is the answer to a rollback: a sync.Report whose plan is in the
+// stable schema of docs/plan-json.md.
+type Report struct {
+	Environment string          `json:"environment"`
+	Stack       string          `json:"stack"`
+	Commit      Commit          `json:"commit"`
+	Plan        json.RawMessage `json:"plan,omitempty"`
+	Skipped     string          `json:"skipped,omitempty"`
+	Drift       bool            `json:"drift"`
+	Record      *Record         `json:"record,omitempty"`
+}
+
+func reportOf(r *sync.Report) (*Report, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var plan bytes.Buffer
+	if err := r.Plan.WriteJSON(&plan); err != nil {
+		return nil, err
+	}
+	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
+		Plan: bytes.TrimSpace(plan.Bytes()), Skipped: r.Skipped, Drift: r.Drift, Record: recordOf(r.Record)}, nil
+}
