@@ -47,6 +47,18 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCmd(g),
+		newDeployCmd(g),
+		newRmCmd(g),
+		newValidateCmd(g),
+		newSyncCmd(g),
+		newStatusCmd(g),
+		newHistoryCmd(g),
+		newRollbackCmd(g),
+		newResumeCmd(g),
+		newRunCmd(g),
+		newSecretsCmd(g),
+		newRenderCmd(g),
+		newDiffCmd(g),
 	)
 	return root
 }

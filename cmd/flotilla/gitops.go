@@ -1,0 +1,332 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/sync"
+)
+
+// configFlag is the --config flag of the GitOps commands.
+type configFlag struct{ path string }
+
+func (c *configFlag) register(f *pflag.FlagSet) {
+	def := os.Getenv("FLOTILLA_CONFIG")
+	if def == "" {
+		def = "flotilla.yml"
+	}
+	f.StringVar(&c.path, "config", def, "operator configuration file (env FLOTILLA_CONFIG)")
+}
+
+// syncer loads the configuration (every problem reported with its line)
+// and makes a Syncer over it.
+func (c *configFlag) syncer(g *globals) (*sync.Syncer, error) {
+	cfg, err := environments.Load(c.path)
+	if err != nil {
+		return nil, err
+	}
+	return sync.New(cfg, g.logger()), nil
+}
+
+func newSyncCmd(g *globals) *cobra.Command {
+	var (
+		cf      configFlag
+		dryRun  bool
+		force   bool
+		noColor bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sync ENV [--config F] [--dry-run] [--force]",
+		Short: "Run one pass for an environment: fetch its branch, render, diff, apply, record",
+		Long: `Run one reconcile pass for ENV and print the plan and the result. An explicit
+sync lifts a pin left by 'flotilla rollback'. A commit whose deploy failed is
+quarantined and not applied again; --force applies it anyway.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			prog := newProgress(g.stdout)
+			rep, err := s.Sync(cmd.Context(), args[0], sync.Options{Trigger: sync.TriggerManual, DryRun: dryRun, Force: force, Progress: prog.update})
+			printReport(g.stdout, rep, !noColor && isTerminal(g.stdout))
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
+	cmd.Flags().BoolVar(&force, "force", false, "apply the branch tip even if its deploy failed before")
+	cmd.Flags().BoolVar(&noColor, "no-color", false, "never colour the plan")
+	return cmd
+}
+
+func printReport(w io.Writer, rep *sync.Report, color bool) {
+	if rep == nil {
+		return
+	}
+	if rep.Commit.SHA != "" {
+		fmt.Fprintf(w, "Environment %s at %s %q (%s)\n", rep.Environment, rep.Commit.Short(), rep.Commit.Subject, rep.Commit.Author())
+	}
+	if rep.Skipped != "" && !rep.Plan.HasChanges() && rep.Plan.Stack == "" {
+		fmt.Fprintf(w, "Nothing applied: %s\n", rep.Skipped)
+		return
+	}
+	if rep.Plan.Stack != "" {
+		rep.Plan.WriteText(w, diff.TextOptions{Color: color})
+	}
+	if rep.Drift {
+		fmt.Fprintln(w, "The live stack drifted from the deployed commit.")
+	}
+	if r := rep.Record; r != nil {
+		fmt.Fprintf(w, "\nResult: %s", r.Outcome)
+		if r.Error != "" {
+			fmt.Fprintf(w, ": %s", r.Error)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func newHistoryCmd(g *globals) *cobra.Command {
+	var (
+		cf     configFlag
+		n      int
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "history ENV [--config F] [-n N] [--output text|json]",
+		Short: "Show an environment's deploy history, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			records, err := s.History(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			// Newest first, at most n.
+			out := make([]sync.Record, 0, len(records))
+			for i := len(records) - 1; i >= 0 && (n <= 0 || len(out) < n); i-- {
+				out = append(out, records[i])
+			}
+			if output == "json" {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
+			for _, r := range out {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
+					r.Commit.Short(), r.Commit.AuthorName, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
+			}
+			return tw.Flush()
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().IntVarP(&n, "number", "n", 20, "show at most N records (0: all)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func newRollbackCmd(g *globals) *cobra.Command {
+	var (
+		cf configFlag
+		to string
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback ENV [--config F] [--to SHA]",
+		Short: "Deploy an earlier commit that deployed successfully, and pin the environment there",
+		Long: `Render an earlier commit of ENV that deployed successfully (by default the last
+good one before the current), apply it, record it, and pin ENV there: automatic
+syncs pause until 'flotilla resume ENV' or an explicit 'flotilla sync ENV'. A
+commit that never deployed successfully is refused.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rep, err := s.Rollback(cmd.Context(), args[0], to)
+			printReport(g.stdout, rep, isTerminal(g.stdout))
+			if err == nil {
+				fmt.Fprintf(g.stdout, "Pinned %s at %s; 'flotilla resume %s' lets automatic syncs continue.\n", args[0], rep.Commit.Short(), args[0])
+			}
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().StringVar(&to, "to", "", "commit to roll back to (default: the last good one before the current)")
+	return cmd
+}
+
+func newResumeCmd(g *globals) *cobra.Command {
+	var cf configFlag
+	cmd := &cobra.Command{
+		Use:   "resume ENV [--config F]",
+		Short: "Lift an environment's pin, so automatic syncs continue from its branch",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.Resume(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "Resumed %s.\n", args[0])
+			return nil
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var (
+		cf     configFlag
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "status [ENV] [--config F] [--output text|json]",
+		Short: "Show each environment's deployed commit, whether Git moved on, drift, pin and last result",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			envs := s.Config().EnvironmentNames()
+			if len(args) == 1 {
+				envs = args
+			}
+			var all []*sync.Status
+			for _, env := range envs {
+				st, err := s.Status(cmd.Context(), env)
+				if err != nil {
+					return err
+				}
+				all = append(all, st)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(all)
+			}
+			for i, st := range all {
+				if i > 0 {
+					fmt.Fprintln(g.stdout)
+				}
+				writeStatus(g.stdout, st)
+			}
+			return nil
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func writeStatus(w io.Writer, st *sync.Status) {
+	fmt.Fprintf(w, "%s (stack %s, %s)\n", st.Environment, st.Stack, strings.TrimPrefix(st.Ref, "refs/heads/"))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if d := st.Deployed; d != nil {
+		fmt.Fprintf(tw, "  deployed:\t%s %q by %s, %s\n", d.Commit.Short(), d.Commit.Subject, d.Commit.Author(), d.Commit.Date.UTC().Format(time.DateTime))
+	} else {
+		fmt.Fprintf(tw, "  deployed:\tnothing yet\n")
+	}
+	if st.Tip != nil {
+		moved := "no"
+		if st.GitMoved {
+			moved = fmt.Sprintf("yes, tip %s %q", st.Tip.Short(), st.Tip.Subject)
+			if st.TipQuarantined {
+				moved += " (quarantined: its deploy failed)"
+			}
+		}
+		fmt.Fprintf(tw, "  git moved on:\t%s\n", moved)
+	}
+	switch {
+	case len(st.Drift) > 0:
+		var names []string
+		for _, c := range st.Drift {
+			names = append(names, fmt.Sprintf("%s %s", c.Action, c.Name))
+		}
+		fmt.Fprintf(tw, "  drift:\t%s\n", strings.Join(names, ", "))
+	case st.Deployed != nil:
+		fmt.Fprintf(tw, "  drift:\tnone\n")
+	}
+	if st.Pin != nil {
+		fmt.Fprintf(tw, "  pinned:\tat %s since %s (%s)\n", st.Pin.SHA[:min(7, len(st.Pin.SHA))], st.Pin.Since.UTC().Format(time.DateTime), st.Pin.Reason)
+	}
+	if l := st.Last; l != nil {
+		res := string(l.Outcome)
+		if l.Error != "" {
+			res += ": " + clip(l.Error, 200)
+		}
+		fmt.Fprintf(tw, "  last result:\t%s at %s (%s, %s)\n", res, l.Finished.UTC().Format(time.DateTime), l.Commit.Short(), l.Trigger)
+	}
+	for _, e := range st.Errors {
+		fmt.Fprintf(tw, "  error:\t%s\n", e)
+	}
+	tw.Flush()
+}
+
+func newValidateCmd(g *globals) *cobra.Command {
+	var cf configFlag
+	cmd := &cobra.Command{
+		Use:   "validate [--config F]",
+		Short: "Check the configuration file, then render every environment at its branch tip",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := cf.syncer(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintf(g.stdout, "%s: configuration valid\n", cf.path)
+			var failed []string
+			for _, env := range s.Config().EnvironmentNames() {
+				rev, desired, err := s.Render(cmd.Context(), env)
+				if err != nil {
+					failed = append(failed, env)
+					fmt.Fprintf(g.stdout, "%s: %v\n", env, err)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "%s: %s renders: %d services, %d networks, %d secrets, %d configs\n", env, rev.Short(),
+					len(desired.Services), len(desired.Networks), len(desired.Secrets), len(desired.Configs))
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("%d environments do not render: %s", len(failed), strings.Join(failed, ", "))
+			}
+			return nil
+		},
+	}
+	cf.register(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	gosync "sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/server"
+	"github.com/flotilla-gitops/flotilla/sync"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var (
+		cf       configFlag
+		grace    time.Duration
+		parallel int
+	)
+	cmd := &cobra.Command{
+		Use:   "run [--config F]",
+		Short: "Run the operator: sync every environment on its schedule and on webhooks, serve the API and metrics",
+		Long: `Run the GitOps operator in the foreground. Each environment is synced at start,
+then on its schedule (default @every 1m) and whenever a webhook or the API asks.
+SIGTERM or SIGINT stops new passes and lets a running deploy finish within the
+grace period, recording its result; SIGHUP reloads the configuration (an invalid
+one is rejected and the old one kept).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := g.logger()
+			cfg, err := environments.Load(cf.path)
+			if err != nil {
+				return fmt.Errorf("starting: %w", err)
+			}
+			ctx := cmd.Context()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			metrics := server.NewMetrics(reg)
+			notifier := server.NewNotifier(context.WithoutCancel(ctx), cfg.Notifications, nil, metrics, log)
+			defer func() {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				notifier.Close(dctx)
+			}()
+
+			newSyncer := func(cfg *environments.Config) *sync.Syncer {
+				s := sync.New(cfg, log)
+				s.ObserveGit = func(kind string, err error, took time.Duration) {
+					metrics.ObserveGit(kind, resultOf(err), took)
+				}
+				return s
+			}
+			reporter := server.NewReporter(metrics, notifier)
+			onPass := func(ev sync.PassEvent) {
+				if ev.Report != nil && ev.Report.Drift && ev.SelfHeal == environments.SelfHealOff {
+					ev.Report.Drift = false // selfHeal: off ignores drift, in metrics and notifications too
+				}
+				reporter.Pass(ev.Environment, ev.Stack, ev.Report, ev.Err, ev.Took)
+				if rep := ev.Report; rep != nil {
+					// The branch tip is quarantined from its failed deploy until
+					// a new commit (or a forced sync) deploys.
+					switch {
+					case rep.Record != nil:
+						metrics.SetQuarantined(ev.Environment, btoi(rep.Record.Failed()))
+					case strings.Contains(rep.Skipped, "quarantined"):
+						metrics.SetQuarantined(ev.Environment, 1)
+					}
+				}
+			}
+			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, OnPass: onPass})
+
+			var wg gosync.WaitGroup
+			serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+			defer func() { stopServing(); wg.Wait() }()
+			if cfg.Server != nil {
+				srv, err := server.New(cfg.Server, op, metrics, log)
+				if err != nil {
+					return fmt.Errorf("starting the server: %w", err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := srv.ListenAndServe(serveCtx); err != nil && !errors.Is(err, context.Canceled) {
+						log.Error("server stopped", "err", err)
+					}
+				}()
+			}
+
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					next, err := environments.Load(cf.path)
+					if err != nil {
+						log.Error("configuration reload rejected; keeping the one in force", "file", cf.path, "err", err)
+						continue
+					}
+					if err := op.Reload(newSyncer(next)); err != nil {
+						log.Error("configuration reload failed", "err", err)
+						continue
+					}
+					log.Info("configuration reloaded", "file", cf.path, "environments", len(next.Environments))
+				}
+			}()
+
+			log.Info("operator started", "config", cf.path, "environments", strings.Join(cfg.EnvironmentNames(), ","))
+			err = op.Run(ctx)
+			log.Info("operator stopped")
+			return err
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long a running deploy may take to finish")
+	cmd.Flags().IntVar(&parallel, "parallel", 4, "environments synced at once")
+	return cmd
+}
+
+func resultOf(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

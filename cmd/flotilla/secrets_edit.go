@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-gitops/flotilla/secrets"
+)
+
+func newSecretsEditCmd(g *globals) *cobra.Command {
+	var idFiles []string
+	var rf recipientFlags
+	cmd := &cobra.Command{
+		Use:   "edit [-i IDENTITY]... (-r RECIPIENT | -R FILE)... FILE.age",
+		Short: "Decrypt FILE.age into a private temporary file, run $EDITOR, re-encrypt",
+		Long: "The plaintext lives in a 0600 file inside a fresh 0700 directory, on /dev/shm (memory)\n" +
+			"when there is one, and is removed when the editor exits, whatever happens.\n" +
+			"A FILE.age that does not exist yet is created.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			// Recipients are checked before the editor opens, not after
+			// the operator has typed the new value.
+			rs, err := rf.recipients()
+			if err != nil {
+				return err
+			}
+			var old secrets.Value
+			defer func() { clear(old.Bytes()) }()
+			armored, mode := false, os.FileMode(0o644)
+			ct, err := os.ReadFile(path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return fmt.Errorf("editing: %w", err)
+			default:
+				ids, err := g.identities(idFiles)
+				if err != nil {
+					return err
+				}
+				if old, err = secrets.DecryptLimit(path, ct, ids, secrets.ConfigLimit); err != nil {
+					return fmt.Errorf("editing: decrypting %w", err)
+				}
+				armored = secrets.IsArmored(ct)
+				if fi, err := os.Stat(path); err == nil {
+					mode = fi.Mode().Perm()
+				}
+			}
+			edited, err := editPrivately(filepath.Base(path), old.Bytes(), g.stdout, g.stderr)
+			defer clear(edited)
+			if err != nil {
+				return fmt.Errorf("editing %s (left unchanged): %w", path, err)
+			}
+			if ct != nil && bytes.Equal(edited, old.Bytes()) {
+				fmt.Fprintf(g.stdout, "%s unchanged\n", path)
+				return nil
+			}
+			if err := secrets.CheckSize("the edited content", len(edited), secrets.ConfigLimit); err != nil {
+				return fmt.Errorf("editing %s (left unchanged): %w", path, err)
+			}
+			newCt, err := secrets.Encrypt(edited, rs, armored)
+			if err != nil {
+				return fmt.Errorf("editing %s (left unchanged): %w", path, err)
+			}
+			if err := writeFileAtomic(path, newCt, mode); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "encrypted %s\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&idFiles, "identity", "i", nil, "identity file (age or SSH private key); repeatable (default: $"+secrets.EnvIdentityFile+")")
+	rf.register(cmd)
+	return cmd
+}
+
+// editPrivately writes content to a file only we can read, lets the
+// operator edit it and returns the result. The directory goes away on every
+// path out, with the editor's swap and backup files in it.
+func editPrivately(name string, content []byte, stdout, stderr io.Writer) (edited []byte, err error) {
+	dir, err := privateTempDir()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("PLAINTEXT LEFT ON DISK, remove it by hand: %w", rmErr))
+		}
+	}()
+	file := filepath.Join(dir, strings.TrimSuffix(name, ".age"))
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("writing plaintext for the editor: %w", err)
+	}
+	_, err = f.Write(content)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing plaintext for the editor: %w", err)
+	}
+	if err := runEditor(file, stdout, stderr); err != nil {
+		return nil, err
+	}
+	edited, err = os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the edited file: %w", err)
+	}
+	return edited, nil
+}
+
+// privateTempDir prefers /dev/shm, a tmpfs, so the plaintext never reaches
+// a disk; MkdirTemp makes the directory 0700.
+func privateTempDir() (string, error) {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "flotilla-edit-*"); err == nil {
+			return dir, nil
+		}
+	}
+	dir, err := os.MkdirTemp("", "flotilla-edit-*")
+	if err != nil {
+		return "", fmt.Errorf("creating a private directory for the plaintext: %w", err)
+	}
+	return dir, nil
+}
+
+// runEditor runs $EDITOR (default vi) on file. SIGINT and SIGTERM go to the
+// editor instead of ending flotilla, so the plaintext is still removed after
+// the editor exits.
+func runEditor(file string, stdout, stderr io.Writer) error {
+	editor := os.Getenv("EDITOR")
+	if editor == "" {
+		editor = "vi"
+	}
+	cmd := exec.Command(editor, file)
+	// Like git: an editor with spaces or shell characters ("code --wait")
+	// is a shell command line, the file its argument.
+	if strings.ContainsAny(editor, "|&;<>()$`\\\"' \t\n*?[#~=%") {
+		cmd = exec.Command("sh", "-c", editor+` "$@"`, editor, file)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the editor %q: %w", editor, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var interrupted os.Signal
+	for {
+		select {
+		case sig := <-sigs:
+			interrupted = sig
+			_ = cmd.Process.Signal(sig) // it may have exited already
+		case err := <-done:
+			switch {
+			case interrupted != nil:
+				return fmt.Errorf("interrupted by %v", interrupted)
+			case err != nil:
+				return fmt.Errorf("the editor %q failed: %w", editor, err)
+			}
+			return nil
+		}
+	}
+}
+
+func newSecretsRekeyCmd(g *globals) *cobra.Command {
+	var idFiles []string
+	var rf recipientFlags
+	cmd := &cobra.Command{
+		Use:   "rekey [-i IDENTITY]... (-r RECIPIENT | -R FILE)... DIR",
+		Short: "Re-encrypt every .age file under DIR for the given recipients",
+		Long: "Content is unchanged, so versions are too and nothing restarts. Armored files stay armored.\n" +
+			"Each file is replaced atomically; a file that fails is reported and left as it was.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := rf.recipients()
+			if err != nil {
+				return err
+			}
+			ids, err := g.identities(idFiles)
+			if err != nil {
+				return err
+			}
+			files, err := ageFiles(args[0])
+			if err != nil {
+				return err
+			}
+			if len(files) == 0 {
+				return fmt.Errorf("rekeying: no .age file under %s", args[0])
+			}
+			var errs []error
+			for _, path := range files {
+				if err := rekeyFile(path, ids, rs); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(g.stdout, "rekeyed %s\n", path)
+			}
+			fmt.Fprintf(g.stdout, "%d of %d files rekeyed\n", len(files)-len(errs), len(files))
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&idFiles, "identity", "i", nil, "identity file (age or SSH private key); repeatable (default: $"+secrets.EnvIdentityFile+")")
+	rf.register(cmd)
+	return cmd
+}
+
+func rekeyFile(path string, ids []age.Identity, rs []age.Recipient) error {
+	ct, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("rekeying: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("rekeying: %w", err)
+	}
+	v, err := secrets.DecryptLimit(path, ct, ids, secrets.ConfigLimit)
+	if err != nil {
+		return fmt.Errorf("rekeying: decrypting %w", err)
+	}
+	defer clear(v.Bytes())
+	newCt, err := secrets.Encrypt(v.Bytes(), rs, secrets.IsArmored(ct))
+	if err != nil {
+		return fmt.Errorf("rekeying %s: %w", path, err)
+	}
+	return writeFileAtomic(path, newCt, fi.Mode().Perm())
+}

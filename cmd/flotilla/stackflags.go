@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flotilla-gitops/flotilla/secrets"
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+// stackFlags are the flags of every command that renders a stack file the way
+// `docker stack deploy -c` takes it.
+type stackFlags struct {
+	files      []string
+	vars       []string
+	envFiles   []string
+	identities []string
+}
+
+func (s *stackFlags) register(f *pflag.FlagSet) {
+	f.StringArrayVarP(&s.files, "compose-file", "c", nil, "stack file; repeat to merge overlays in order")
+	f.StringArrayVar(&s.vars, "var", nil, "variable for ${VAR} interpolation, KEY=VALUE; repeatable")
+	f.StringArrayVar(&s.envFiles, "env-file", nil, "file of KEY=VALUE variables; repeatable (--var wins)")
+	f.StringArrayVarP(&s.identities, "identity", "i", nil,
+		"age identity (X25519 or SSH key) for .age secret and config files; repeatable (env "+secrets.EnvIdentityFile+")")
+}
+
+// decrypter loads the identities given by flag or environment; with none,
+// stack files may not use .age files (the loader says so by name).
+func (s *stackFlags) decrypter(g *globals) (*secrets.Decrypter, error) {
+	paths := s.identities
+	if len(paths) == 0 {
+		for _, p := range filepath.SplitList(os.Getenv(secrets.EnvIdentityFile)) {
+			if p != "" {
+				paths = append(paths, p)
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	ids, err := g.identities(paths)
+	if err != nil {
+		return nil, err
+	}
+	return &secrets.Decrypter{Identities: ids}, nil
+}
+
+// options checks the flags and turns them into stack.Options reading from the
+// returned root directory: nothing outside it can be read, as with a Git
+// checkout.
+func (s *stackFlags) options(stackName, apiVersion string) (string, stack.Options, error) {
+	if len(s.files) == 0 {
+		return "", stack.Options{}, &exitError{code: 2, err: fmt.Errorf("at least one -c FILE is required")}
+	}
+	variables := map[string]string{}
+	for _, kv := range s.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return "", stack.Options{}, &exitError{code: 2, err: fmt.Errorf("--var %q: want KEY=VALUE", kv)}
+		}
+		variables[k] = v
+	}
+	root, rel, err := renderRoot(append(append([]string{}, s.files...), s.envFiles...))
+	if err != nil {
+		return "", stack.Options{}, err
+	}
+	return root, stack.Options{
+		Files:      rel[:len(s.files)],
+		EnvFiles:   rel[len(s.files):],
+		Stack:      stackName,
+		Variables:  variables,
+		APIVersion: apiVersion,
+	}, nil
+}
+
+// load renders the stack from the local files, decrypting .age files in
+// memory with the identities given.
+func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion string) (*stack.Desired, error) {
+	root, opts, err := s.options(stackName, apiVersion)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := s.decrypter(g)
+	if err != nil {
+		return nil, err
+	}
+	if dec != nil {
+		opts.Decrypt = dec.Decrypt
+	}
+	return stack.Load(ctx, os.DirFS(root), opts)
+}
