@@ -1,4 +1,5 @@
-// Command app is the tiny static program behind the flotilla-test/app images.
+// Command app is the tiny static program behind the example and test images
+// (flotilla-demo/app, flotilla-test/app): FROM scratch, no registry needed.
 //
 //	app              serve HTTP on $PORT (default 8080), answering $VERSION
 //	app healthcheck  exit 1 when UNHEALTHY=1 or the server does not answer

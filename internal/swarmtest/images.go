@@ -91,11 +91,12 @@ func buildImages(t testing.TB, c *client.Client) error {
 	return nil
 }
 
-// buildApp compiles testdata/app as a static binary; -trimpath and no VCS
-// stamp keep the bytes, and so the content hash, stable between runs.
+// buildApp compiles examples/app (the demo's app too) as a static binary;
+// -trimpath and no VCS stamp keep the bytes, and so the content hash, stable
+// between runs.
 func buildApp() ([]byte, error) {
 	_, self, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(self), "testdata", "app")
+	src := filepath.Join(filepath.Dir(self), "..", "..", "examples", "app")
 	dir, err := os.MkdirTemp("", "flotilla-app-")
 	if err != nil {
 		return nil, err
