@@ -50,15 +50,21 @@ func networkFields(want network.CreateOptions, live network.Summary) []Field {
 			fields = append(fields, Field{Path: path, Old: old, New: new})
 		}
 	}
+	add("Internal", strconv.FormatBool(live.Internal), strconv.FormatBool(want.Internal))
+	add("Attachable", strconv.FormatBool(live.Attachable), strconv.FormatBool(want.Attachable))
+	wantV6 := want.EnableIPv6 != nil && *want.EnableIPv6
+	add("EnableIPv6", strconv.FormatBool(live.EnableIPv6), strconv.FormatBool(wantV6))
+	if live.Driver == "" {
+		// Just created: the manager fills in the driver, its options and
+		// IPAM moments later (engine 20.10). Until then there is nothing to
+		// compare them with, and a replace would be noise.
+		return fields
+	}
 	driver := want.Driver
 	if driver == "" {
 		driver = "overlay"
 	}
 	add("Driver", live.Driver, driver)
-	add("Internal", strconv.FormatBool(live.Internal), strconv.FormatBool(want.Internal))
-	add("Attachable", strconv.FormatBool(live.Attachable), strconv.FormatBool(want.Attachable))
-	wantV6 := want.EnableIPv6 != nil && *want.EnableIPv6
-	add("EnableIPv6", strconv.FormatBool(live.EnableIPv6), strconv.FormatBool(wantV6))
 	keys := map[string]bool{}
 	for k := range want.Options {
 		keys[k] = true
