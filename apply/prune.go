@@ -9,11 +9,13 @@ import (
 
 // prune removes what the plan deletes, after the stack converged: services
 // first, then the networks, secrets and configs they no longer use (the
-// plan lists deletes in that order).
+// plan lists deletes in that order). Without Options.Prune only superseded
+// versions of secrets and configs go: the deploy that replaced them
+// succeeded, and nothing else names them.
 func (r *run) prune(ctx context.Context) error {
 	var errs []error
 	for _, ch := range r.plan.Changes {
-		if ch.Action != diff.ActionDelete {
+		if ch.Action != diff.ActionDelete || !(r.o.Prune || ch.Superseded) {
 			continue
 		}
 		var err error

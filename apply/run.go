@@ -127,10 +127,8 @@ func Run(ctx context.Context, c Cluster, plan diff.Plan, opts Options) (*Result,
 		}
 		return r.fail(ctx, err)
 	}
-	if o.Prune {
-		if err := r.prune(ctx); err != nil {
-			return &r.res, fmt.Errorf("pruning stack %s: %w", plan.Stack, err)
-		}
+	if err := r.prune(ctx); err != nil {
+		return &r.res, fmt.Errorf("pruning stack %s: %w", plan.Stack, err)
 	}
 	log.Info("deploy finished", "created", len(r.res.Created), "updated", len(r.res.Updated), "removed", len(r.res.Removed))
 	return &r.res, nil

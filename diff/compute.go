@@ -18,6 +18,7 @@ func Compute(desired *stack.Desired, live *cluster.Live) Plan {
 	if live == nil {
 		live = &cluster.Live{Stack: desired.Stack}
 	}
+	desired, adoptNotes := adoptDockerNames(desired, live)
 	p := Plan{Stack: desired.Stack}
 	for _, w := range desired.Warnings {
 		if w.Service != "" {
@@ -68,7 +69,11 @@ func Compute(desired *stack.Desired, live *cluster.Live) Plan {
 		}
 		wanted[KindSecret][d.Name] = true
 		if l, ok := secrets[d.Name]; ok {
-			p.Changes = append(p.Changes, compareSecret(d, l, users[usesKey{KindSecret, d.Name}]))
+			c := compareSecret(d, l, users[usesKey{KindSecret, d.Name}])
+			if note := adoptNotes[d.Name]; note != "" {
+				c.Reasons = []string{note}
+			}
+			p.Changes = append(p.Changes, c)
 		} else {
 			p.Changes = append(p.Changes, Change{Kind: KindSecret, Name: d.Name, Action: ActionCreate, Effect: EffectNone, Secret: &d})
 		}

@@ -37,6 +37,9 @@ type jsonChange struct {
 	Fields   []Field  `json:"fields"`
 	Reasons  []string `json:"reasons"`
 	Conflict string   `json:"conflict,omitempty"`
+	// Superseded: an older version of a secret or config, removed after
+	// a successful deploy even without prune.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // WriteJSON writes the plan in the stable schema of docs/plan-json.md. Lists
@@ -53,7 +56,7 @@ func (p Plan) WriteJSON(w io.Writer) error {
 	}
 	for _, c := range p.Changes {
 		jc := jsonChange{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect,
-			Fields: c.Fields, Reasons: nonNil(c.Reasons), Conflict: c.Conflict}
+			Fields: c.Fields, Reasons: nonNil(c.Reasons), Conflict: c.Conflict, Superseded: c.Superseded}
 		if jc.Fields == nil {
 			jc.Fields = []Field{}
 		}

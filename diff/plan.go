@@ -67,6 +67,11 @@ type Change struct {
 	Reasons []string // why, in words: "adopting an object deployed by docker stack deploy"
 	// Conflict explains an ActionConflict.
 	Conflict string
+	// Superseded marks the delete of an older version of a secret or
+	// config the stack still uses under a newer one: apply removes it
+	// after a successful deploy even without prune, and keeps it when the
+	// deploy fails and rolls back to it.
+	Superseded bool
 
 	// The desired object, for every action but delete and conflict; exactly
 	// one is set (matching Kind). A desired service's spec already carries the

@@ -95,11 +95,15 @@ type Source struct {
 
 // Secret is a Docker secret the stack uses.
 type Secret struct {
-	Key    string // key in the stack file
-	Name   string // name on the engine, as service references use it
-	Source Source
-	Labels map[string]string
-	Driver string // secret driver, if any
+	Key  string // key in the stack file
+	Name string // name on the engine, as service references use it
+	// DockerName is the name `docker stack deploy` gives it (<stack>_<key>),
+	// set when Name is versioned: a stack deployed by docker is adopted
+	// under it.
+	DockerName string `json:",omitempty"`
+	Source     Source
+	Labels     map[string]string
+	Driver     string // secret driver, if any
 	// DriverOpts are the secret driver's options.
 	DriverOpts map[string]string `json:",omitempty"`
 	// TemplateDriver is e.g. "golang" for templated secrets.
@@ -112,6 +116,7 @@ type Secret struct {
 type Config struct {
 	Key            string
 	Name           string
+	DockerName     string `json:",omitempty"`
 	Source         Source
 	Labels         map[string]string
 	TemplateDriver string

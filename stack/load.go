@@ -35,6 +35,10 @@ type Options struct {
 	// Decrypt, when set, is called for secret and config files ending in
 	// ".age" with their raw bytes.
 	Decrypt func(path string, ciphertext []byte) (secrets.Value, error)
+	// Version, when set, versions secret and config names by content:
+	// <stack>_<key>_<Version(content)> (see secrets.Versioner). Without it
+	// names are docker's, <stack>_<key>.
+	Version func(content []byte) string
 }
 
 // DefaultAPIVersion is the engine API version assumed when none is given.
@@ -88,6 +92,11 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 	d, err := r.render(hosts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Version != nil {
+		if err := versionObjects(d, opts.Version); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }

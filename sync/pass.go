@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
@@ -184,8 +186,11 @@ func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Re
 		return nil, err
 	}
 	opts := stack.Options{Files: e.Files, EnvFiles: e.EnvFiles, Stack: e.Stack, Variables: e.Variables, APIVersion: apiVersion}
+	var ids []age.Identity
 	if len(e.Identities) > 0 {
-		ids, warnings, err := secrets.LoadIdentities(e.Identities...)
+		var warnings []string
+		var err error
+		ids, warnings, err = secrets.LoadIdentities(e.Identities...)
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", e.Name, err)
 		}
@@ -194,6 +199,14 @@ func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Re
 		}
 		opts.Decrypt = (&secrets.Decrypter{Identities: ids}).Decrypt
 	}
+	v, note, err := secrets.VersionerFor(ids, s.VersionKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+	}
+	if note != "" {
+		log.Debug(note)
+	}
+	opts.Version = v.Version
 	desired, err := stack.Load(ctx, fsys, opts)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s at %s: %w", e.Name, rev.Short(), err)

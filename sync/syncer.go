@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	gosync "sync"
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/secrets"
 )
 
 // Syncer runs reconcile passes for the environments of one configuration.
@@ -18,6 +20,10 @@ type Syncer struct {
 	cfg *environments.Config
 	log *slog.Logger
 	now func() time.Time
+
+	// VersionKeyFile keys the versions of secret and config names for
+	// environments without age identities (see secrets.VersionerFor).
+	VersionKeyFile string
 
 	// ObserveGit, when set before the first pass, is told of every request
 	// to a Git remote (for metrics).
@@ -33,7 +39,8 @@ func New(cfg *environments.Config, log *slog.Logger) *Syncer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{}}
+	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{},
+		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile)}
 }
 
 // Config is the configuration the Syncer works from.

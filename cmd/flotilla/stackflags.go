@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/spf13/pflag"
 
 	"github.com/flotilla-gitops/flotilla/secrets"
@@ -90,8 +91,17 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	if err != nil {
 		return nil, err
 	}
+	var ids []age.Identity
 	if dec != nil {
-		opts.Decrypt = dec.Decrypt
+		opts.Decrypt, ids = dec.Decrypt, dec.Identities
 	}
+	v, note, err := secrets.VersionerFor(ids, os.Getenv(secrets.EnvVersionKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		g.logger().Debug(note)
+	}
+	opts.Version = v.Version
 	return stack.Load(ctx, os.DirFS(root), opts)
 }

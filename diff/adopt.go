@@ -1,0 +1,96 @@
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+// adoptDockerNames keeps the secrets and configs `docker stack deploy`
+// created (<stack>_<key>, no version label) under their names, so adopting
+// a docker-deployed stack changes only labels and restarts nothing. A config
+// is adopted only when its data — which the engine returns — is what the
+// stack wants; a secret's data never comes back, so it is adopted as is,
+// and the plan says so. The version label then recorded makes the next
+// content change a rotation to a versioned name. desired is not modified.
+func adoptDockerNames(desired *stack.Desired, live *cluster.Live) (*stack.Desired, map[string]string) {
+	liveSecrets := indexBy(live.Secrets, func(s swarm.Secret) string { return s.Spec.Name })
+	liveConfigs := indexBy(live.Configs, func(c swarm.Config) string { return c.Spec.Name })
+	adoptable := func(labels map[string]string) bool {
+		return labels[stack.LabelNamespace] == desired.Stack && labels[stack.LabelVersion] == ""
+	}
+	secretNames, configNames := map[string]string{}, map[string]string{}
+	notes := map[string]string{}
+	for _, s := range desired.Secrets {
+		if l, ok := liveSecrets[s.DockerName]; ok && s.DockerName != "" && adoptable(l.Spec.Labels) {
+			secretNames[s.Name] = s.DockerName
+			notes[s.DockerName] = "adopted under the name docker stack deploy gave it; Swarm never returns a secret's data, so its content is assumed to be the stack file's"
+		}
+	}
+	for _, c := range desired.Configs {
+		if l, ok := liveConfigs[c.DockerName]; ok && c.DockerName != "" && adoptable(l.Spec.Labels) && bytes.Equal(l.Spec.Data, c.Data.Bytes()) {
+			configNames[c.Name] = c.DockerName
+		}
+	}
+	if len(secretNames)+len(configNames) == 0 {
+		return desired, nil
+	}
+
+	out := *desired
+	out.Secrets = append([]stack.Secret(nil), desired.Secrets...)
+	for i, s := range out.Secrets {
+		if n, ok := secretNames[s.Name]; ok {
+			out.Secrets[i].Name = n
+		}
+	}
+	out.Configs = append([]stack.Config(nil), desired.Configs...)
+	for i, c := range out.Configs {
+		if n, ok := configNames[c.Name]; ok {
+			out.Configs[i].Name = n
+		}
+	}
+	out.Services = make([]stack.Service, len(desired.Services))
+	for i, svc := range desired.Services {
+		out.Services[i] = svc
+		cs := svc.Spec.TaskTemplate.ContainerSpec
+		if cs == nil || !refersTo(cs, secretNames, configNames) {
+			continue
+		}
+		// Deep-copy the spec before renaming its references.
+		var spec swarm.ServiceSpec
+		b, _ := json.Marshal(svc.Spec)
+		if json.Unmarshal(b, &spec) != nil {
+			continue
+		}
+		for _, r := range spec.TaskTemplate.ContainerSpec.Secrets {
+			if n, ok := secretNames[r.SecretName]; ok {
+				r.SecretName = n
+			}
+		}
+		for _, r := range spec.TaskTemplate.ContainerSpec.Configs {
+			if n, ok := configNames[r.ConfigName]; ok {
+				r.ConfigName = n
+			}
+		}
+		out.Services[i].Spec = spec
+	}
+	return &out, notes
+}
+
+func refersTo(cs *swarm.ContainerSpec, secretNames, configNames map[string]string) bool {
+	for _, r := range cs.Secrets {
+		if _, ok := secretNames[r.SecretName]; ok {
+			return true
+		}
+	}
+	for _, r := range cs.Configs {
+		if _, ok := configNames[r.ConfigName]; ok {
+			return true
+		}
+	}
+	return false
+}
