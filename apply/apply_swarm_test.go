@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/flotilla-gitops/flotilla/apply"
+	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
@@ -155,6 +156,13 @@ func TestRollingUpdateKeepsAnswering(t *testing.T) {
 	}
 	if got := envOf(d.service("api"), "COLOR"); got != "green" {
 		t.Errorf("COLOR = %q after the update", got)
+	}
+	// The swarm-level host network has an ID no list returns: it must
+	// still read back as "host", or every plan would show a change.
+	if plan := d.plan(rollingFile, vars); plan.HasChanges() {
+		var b strings.Builder
+		plan.WriteText(&b, diff.TextOptions{})
+		t.Errorf("planning the deployed file again shows changes:\n%s", b.String())
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
@@ -88,6 +89,9 @@ type deployer struct {
 	docker *cluster.Docker
 	// files holds what the stack file refers to (config and secret files).
 	files fstest.MapFS
+	// decrypt and version, when set, are the stack loader's hooks.
+	decrypt func(path string, ciphertext []byte) (secrets.Value, error)
+	version func([]byte) string
 }
 
 func newDeployer(t *testing.T) *deployer {
@@ -103,7 +107,8 @@ func (d *deployer) plan(file string, vars map[string]string) diff.Plan {
 	ctx := d.t.Context()
 	d.files["stack.yml"] = &fstest.MapFile{Data: []byte(file)}
 	desired, err := stack.Load(ctx, d.files, stack.Options{
-		Files: []string{"stack.yml"}, Stack: d.stack, Variables: vars, APIVersion: d.docker.APIVersion()})
+		Files: []string{"stack.yml"}, Stack: d.stack, Variables: vars, APIVersion: d.docker.APIVersion(),
+		Decrypt: d.decrypt, Version: d.version})
 	if err != nil {
 		d.t.Fatalf("rendering: %v", err)
 	}

@@ -30,7 +30,8 @@ type Live struct {
 }
 
 // ReadStackCalls is the number of Engine API calls ReadStack makes, whatever
-// the size of the stack.
+// the size of the stack — plus one inspect for each swarm-level network a
+// service uses that no list returns (in practice only "host").
 const ReadStackCalls = 7
 
 // ReadStack reads the live objects of a stack with a constant number of list
@@ -92,6 +93,21 @@ func (d *Docker) ReadStack(ctx context.Context, name string) (*Live, error) {
 		}
 	}
 	sort.Slice(live.Networks, func(i, j int) bool { return live.Networks[i].Name < live.Networks[j].Name })
+	// The swarm-level "host" network that services attach to by name has
+	// an ID of its own that no network list returns (engine 20.10), only
+	// inspect: without its name, a service on it would always differ.
+	for _, s := range live.Services {
+		for _, att := range s.Spec.TaskTemplate.Networks {
+			if _, known := live.NetworkNames[att.Target]; known {
+				continue
+			}
+			n, err := d.api.NetworkInspect(ctx, att.Target, network.InspectOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("inspecting network %s of service %s: %w", att.Target, s.Spec.Name, err)
+			}
+			live.NetworkNames[att.Target] = n.Name
+		}
+	}
 	return live, nil
 }
 

@@ -98,6 +98,20 @@ func Compute(desired *stack.Desired, live *cluster.Live) Plan {
 		}
 	}
 
+	// Versioned secrets and configs the stack still uses, by logical name:
+	// their older versions are superseded.
+	current := map[Kind]map[string]string{KindSecret: {}, KindConfig: {}}
+	for _, d := range desired.Secrets {
+		if d.Labels[stack.LabelVersion] != "" {
+			current[KindSecret][d.Key] = d.Name
+		}
+	}
+	for _, d := range desired.Configs {
+		if d.Labels[stack.LabelVersion] != "" {
+			current[KindConfig][d.Key] = d.Name
+		}
+	}
+
 	// Deletes: what the stack owns on the engine and no longer wants.
 	// Unlabelled objects in the stack's scope are never deleted.
 	remove := func(kind Kind, name string, l *Live, labels map[string]string, effect Effect) {
@@ -109,7 +123,12 @@ func Compute(desired *stack.Desired, live *cluster.Live) Plan {
 			return
 		}
 		l.Labels = labels
-		p.Changes = append(p.Changes, Change{Kind: kind, Name: name, Action: ActionDelete, Effect: effect, Live: l})
+		c := Change{Kind: kind, Name: name, Action: ActionDelete, Effect: effect, Live: l}
+		if next, ok := current[kind][labels[stack.LabelName]]; ok && labels[stack.LabelVersion] != "" {
+			c.Superseded = true
+			c.Reasons = append(c.Reasons, fmt.Sprintf("an older version of %s %s: removed once the deploy succeeds", kind, next))
+		}
+		p.Changes = append(p.Changes, c)
 	}
 	for i, n := range live.Networks {
 		remove(KindNetwork, n.Name, &Live{ID: n.ID, Network: &live.Networks[i]}, n.Labels, EffectNone)

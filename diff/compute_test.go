@@ -9,6 +9,7 @@ import (
 
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
@@ -253,5 +254,32 @@ func TestReplaceSaysWhatItAffects(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("no replace for %v", want)
+	}
+}
+
+// An older version of a secret the stack still uses is superseded: apply
+// removes it after a good deploy even without prune. A versioned secret the
+// stack dropped altogether is an ordinary delete.
+func TestSupersededVersions(t *testing.T) {
+	labels := func(key, version string) map[string]string {
+		return map[string]string{stack.LabelNamespace: "shop", stack.LabelName: key, stack.LabelVersion: version}
+	}
+	desired := &stack.Desired{Stack: "shop", Secrets: []stack.Secret{{
+		Key: "db_pw", Name: "shop_db_pw_new", Source: stack.Source{Kind: stack.SourceFile, Path: "pw.age"},
+		Labels: labels("db_pw", "new"), Data: secrets.NewValue([]byte("x")),
+	}}}
+	live := &cluster.Live{Stack: "shop", Secrets: []swarm.Secret{
+		{ID: "s1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_db_pw_old", Labels: labels("db_pw", "old")}}},
+		{ID: "s2", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_api_key_abc", Labels: labels("api_key", "abc")}}},
+	}}
+	got := map[string]bool{}
+	for _, c := range diff.Compute(desired, live).Changes {
+		if c.Action == diff.ActionDelete {
+			got[c.Name] = c.Superseded
+		}
+	}
+	want := map[string]bool{"shop_db_pw_old": true, "shop_api_key_abc": false}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("deletes (name: superseded) = %v, want %v", got, want)
 	}
 }

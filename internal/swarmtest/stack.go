@@ -73,11 +73,21 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 		}
 		removed = append(removed, s.ID)
 	}
-	// Networks, secrets and volumes stay in use until the tasks' containers are gone.
+	// Networks, secrets and volumes stay in use until the tasks' containers
+	// are gone. The containers of a job's completed tasks outlive the
+	// service on engine 20.10: after a while they are removed here.
 	for _, id := range removed {
+		byService := filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+id))
+		waited := time.Now()
 		err := Poll(ctx, time.Minute, func() (bool, string, error) {
-			cs, err := c.ContainerList(ctx, container.ListOptions{All: true,
-				Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+id))})
+			cs, err := c.ContainerList(ctx, container.ListOptions{All: true, Filters: byService})
+			if err == nil && len(cs) > 0 && time.Since(waited) > 15*time.Second {
+				for _, ct := range cs {
+					if ct.State != "running" {
+						c.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true})
+					}
+				}
+			}
 			return len(cs) == 0, fmt.Sprintf("%d containers of service %s left", len(cs), id), err
 		})
 		if err != nil {
