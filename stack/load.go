@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -91,7 +92,9 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 	r.project = project
 	d, err := r.render(hosts)
 	if err != nil {
-		return nil, err
+		// Name the stack files: an operator with several environments
+		// needs to know which deploy the bad secret or service belongs to.
+		return nil, fmt.Errorf("%s: %w", strings.Join(opts.Files, " + "), err)
 	}
 	if opts.Version != nil {
 		if err := versionObjects(d, opts.Version); err != nil {
