@@ -92,7 +92,10 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 		}
 		v, err := r.opts.Decrypt(p, b)
 		if err != nil {
-			return fileObject{}, fmt.Errorf("%s %s: decrypting: %w", kind, key, err) // err names the file
+			if strings.Contains(err.Error(), p) { // secrets' errors name the file already
+				return fileObject{}, fmt.Errorf("%s %s: decrypting: %w", kind, key, err)
+			}
+			return fileObject{}, fmt.Errorf("%s %s: decrypting %s: %w", kind, key, p, err)
 		}
 		obj.data = v
 		return obj, nil
