@@ -146,3 +146,19 @@ func TestUpdateOutOfSequenceRereadsOnce(t *testing.T) {
 		t.Errorf("%d update attempts, want 2: %v", n, f.writes())
 	}
 }
+
+// A secret provided by a secret driver is created with the driver's options,
+// as docker stack deploy sends them.
+func TestDriverSecretKeepsItsOptions(t *testing.T) {
+	f := newFake()
+	plan := diff.Plan{Stack: "shop", Changes: []diff.Change{{Kind: diff.KindSecret, Name: "shop_vault", Action: diff.ActionCreate,
+		Secret: &stack.Secret{Name: "shop_vault", Source: stack.Source{Kind: stack.SourceDriver}, Driver: "vault",
+			DriverOpts: map[string]string{"path": "kv/shop"}}}}}
+	if _, err := Run(t.Context(), f, plan, fast); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"create secret shop_vault driver=vault opts=map[path:kv/shop]"}
+	if diff := cmp.Diff(want, f.writes()); diff != "" {
+		t.Errorf("write calls (-want +got):\n%s", diff)
+	}
+}

@@ -66,6 +66,10 @@ func (f *fakeCluster) RemoveNetwork(_ context.Context, id string) error {
 func (f *fakeCluster) NetworkExists(context.Context, string) (bool, error) { return false, nil }
 
 func (f *fakeCluster) CreateSecret(_ context.Context, spec swarm.SecretSpec) (string, error) {
+	if spec.Driver != nil {
+		f.record("create secret %s driver=%s opts=%v", spec.Name, spec.Driver.Name, spec.Driver.Options)
+		return f.id("sec"), nil
+	}
 	f.record("create secret %s", spec.Name)
 	return f.id("sec"), nil
 }

@@ -207,7 +207,7 @@ func (r *run) secret(ctx context.Context, ch diff.Change) error {
 	case diff.ActionCreate:
 		spec := swarm.SecretSpec{Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels}, Data: s.Data.Bytes()}
 		if s.Driver != "" {
-			spec.Driver = &swarm.Driver{Name: s.Driver}
+			spec.Driver = &swarm.Driver{Name: s.Driver, Options: s.DriverOpts}
 		}
 		if s.TemplateDriver != "" {
 			spec.Templating = &swarm.Driver{Name: s.TemplateDriver}

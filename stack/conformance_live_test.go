@@ -13,77 +13,6 @@ import (
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
-// createDesired creates the rendered objects through the Engine API, as an
-// applier would: networks, secrets, configs, then services with the secret
-// and config IDs filled in by name. Nothing else is converted.
-func createDesired(t *testing.T, c *client.Client, d *stack.Desired) {
-	t.Helper()
-	ctx := t.Context()
-	for _, n := range d.Networks {
-		if n.External {
-			continue
-		}
-		if _, err := c.NetworkCreate(ctx, n.Name, n.Create); err != nil {
-			t.Fatalf("creating network %s: %v", n.Name, err)
-		}
-	}
-	secretIDs := map[string]string{}
-	for _, s := range d.Secrets {
-		if s.Source.Kind == stack.SourceExternal {
-			got, _, err := c.SecretInspectWithRaw(ctx, s.Name)
-			if err != nil {
-				t.Fatalf("finding external secret %s: %v", s.Name, err)
-			}
-			secretIDs[s.Name] = got.ID
-			continue
-		}
-		spec := swarm.SecretSpec{Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels}, Data: s.Data.Bytes()}
-		if s.Driver != "" {
-			spec.Driver = &swarm.Driver{Name: s.Driver, Options: s.DriverOpts}
-		}
-		if s.TemplateDriver != "" {
-			spec.Templating = &swarm.Driver{Name: s.TemplateDriver}
-		}
-		resp, err := c.SecretCreate(ctx, spec)
-		if err != nil {
-			t.Fatalf("creating secret %s: %v", s.Name, err)
-		}
-		secretIDs[s.Name] = resp.ID
-	}
-	configIDs := map[string]string{}
-	for _, s := range d.Configs {
-		if s.Source.Kind == stack.SourceExternal {
-			got, _, err := c.ConfigInspectWithRaw(ctx, s.Name)
-			if err != nil {
-				t.Fatalf("finding external config %s: %v", s.Name, err)
-			}
-			configIDs[s.Name] = got.ID
-			continue
-		}
-		spec := swarm.ConfigSpec{Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels}, Data: s.Data.Bytes()}
-		if s.TemplateDriver != "" {
-			spec.Templating = &swarm.Driver{Name: s.TemplateDriver}
-		}
-		resp, err := c.ConfigCreate(ctx, spec)
-		if err != nil {
-			t.Fatalf("creating config %s: %v", s.Name, err)
-		}
-		configIDs[s.Name] = resp.ID
-	}
-	for _, s := range d.Services {
-		spec := s.Spec
-		for _, ref := range spec.TaskTemplate.ContainerSpec.Secrets {
-			ref.SecretID = secretIDs[ref.SecretName]
-		}
-		for _, ref := range spec.TaskTemplate.ContainerSpec.Configs {
-			ref.ConfigID = configIDs[ref.ConfigName]
-		}
-		if _, err := c.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
-			t.Fatalf("creating service %s: %v", s.Name, err)
-		}
-	}
-}
-
 // liveStack is what a stack consists of on the engine, keyed by name.
 type liveStack struct {
 	Services map[string]swarm.ServiceSpec
@@ -171,4 +100,30 @@ func snapshot(t *testing.T, c *client.Client, name string) liveStack {
 		}
 	}
 	return s
+}
+
+// labelNode gives this node the label the corpus's placement constraint
+// needs, once; other tests may update the node at the same time.
+func labelNode(t *testing.T, c *client.Client) {
+	t.Helper()
+	ctx := t.Context()
+	swarmtest.Eventually(t, 30*time.Second, func() (bool, string, error) {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		node, _, err := c.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
+		if err != nil {
+			return false, "", err
+		}
+		if node.Spec.Labels["flotilla-conformance"] == "yes" {
+			return true, "", nil
+		}
+		if node.Spec.Labels == nil {
+			node.Spec.Labels = map[string]string{}
+		}
+		node.Spec.Labels["flotilla-conformance"] = "yes"
+		err = c.NodeUpdate(ctx, node.ID, node.Version, node.Spec)
+		return err == nil, "updating node labels: " + errString(err), nil
+	})
 }

@@ -2,25 +2,38 @@ package stack_test
 
 import (
 	"encoding/json"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 // normalise turns a snapshot into comparable text-keyed data: the stack
-// name becomes STACK, IDs of secrets and configs are dropped, subnets the
-// engine assigned become ASSIGNED and Flotilla's own labels are removed.
+// name becomes STACK, IDs of secrets and configs are dropped, versioned
+// secret and config names lose their version, subnets the engine assigned
+// become ASSIGNED and Flotilla's own labels are removed.
 func normalise(t *testing.T, s liveStack, name string) map[string]any {
 	t.Helper()
+	var secretNames, configNames map[string]string
+	s.Secrets, secretNames = unversion(s.Secrets, func(x *swarm.SecretSpec) *swarm.Annotations { return &x.Annotations }, name)
+	s.Configs, configNames = unversion(s.Configs, func(x *swarm.ConfigSpec) *swarm.Annotations { return &x.Annotations }, name)
 	for k, svc := range s.Services {
 		svc.Labels = stripOwn(svc.Labels)
 		for _, r := range svc.TaskTemplate.ContainerSpec.Secrets {
 			r.SecretID = ""
+			if n, ok := secretNames[r.SecretName]; ok {
+				r.SecretName = n
+			}
 		}
 		for _, r := range svc.TaskTemplate.ContainerSpec.Configs {
 			r.ConfigID = ""
+			if n, ok := configNames[r.ConfigName]; ok {
+				r.ConfigName = n
+			}
 		}
 		s.Services[k] = svc
 	}
@@ -44,6 +57,27 @@ func normalise(t *testing.T, s liveStack, name string) map[string]any {
 		s.Configs[k] = cfg
 	}
 	return renameDeep(toGeneric(t, s), name)
+}
+
+// versionSuffix is the "_<version>" a versioned name ends in: 12 characters
+// of lower-case base32 (secrets.VersionLen).
+var versionSuffix = regexp.MustCompile(`^_[a-z2-7]{12}$`)
+
+// unversion gives the objects Flotilla versioned (stack.LabelVersion) the
+// name docker gives them, <stack>_<key>, and returns the renames. A name
+// not of the form <stack>_<key>_<version> is kept, so the comparison shows it.
+func unversion[T any](objs map[string]T, annotations func(*T) *swarm.Annotations, stackName string) (map[string]T, map[string]string) {
+	out, renamed := make(map[string]T, len(objs)), map[string]string{}
+	for name, obj := range objs {
+		a := annotations(&obj)
+		version, ok := a.Labels[stack.LabelVersion]
+		docker := stackName + "_" + a.Labels[stack.LabelName]
+		if suffix, cut := strings.CutPrefix(name, docker); ok && cut && suffix == "_"+version && versionSuffix.MatchString(suffix) {
+			a.Name, renamed[name], name = docker, docker, docker
+		}
+		out[name] = obj
+	}
+	return out, renamed
 }
 
 func stripOwn(l map[string]string) map[string]string {

@@ -25,10 +25,13 @@ import (
 const corpusDir = "testdata/conformance"
 
 // TestConformance deploys every stack file of the corpus with `docker stack
-// deploy` and with Flotilla's rendering, and requires the live objects to be
-// the same once stack names, IDs, versions, timestamps, engine-assigned
-// subnets and io.flotilla.* labels are normalised. Deliberate differences are
-// listed in docs/conformance-differences.md; there are none in this corpus.
+// deploy`, then with Flotilla's rendering as it is and with the whole
+// `flotilla deploy` pipeline (see deployModes), and requires the live objects
+// to be the same once stack names, IDs, versions, timestamps,
+// engine-assigned subnets, io.flotilla.* labels and the version suffix of
+// Flotilla's versioned secret and config names are normalised. Deliberate
+// differences are listed in docs/conformance-differences.md; there are none
+// in this corpus.
 func TestConformance(t *testing.T) {
 	c := swarmtest.Client(t)
 	docker, err := exec.LookPath("docker")
@@ -76,29 +79,33 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatalf("docker stack deploy: %v\n%s", err, out)
 			}
-			want := snapshot(t, c, ref)
+			want := normalise(t, snapshot(t, c, ref), ref)
 			removeStack(t, c, ref)
 
-			ours := swarmtest.Stack(t)
-			d, err := stack.Load(t.Context(), os.DirFS(corpusDir), stack.Options{Files: stackFiles, Stack: ours, Variables: vars})
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			t.Cleanup(func() { removeStack(t, c, ours) })
-			createDesired(t, c, d)
-			got := snapshot(t, c, ours)
-
-			if diff := cmp.Diff(normalise(t, want, ref), normalise(t, got, ours)); diff != "" {
-				t.Errorf("docker stack deploy (-) and Flotilla (+) differ:\n%s", diff)
-			}
-			warned := map[string]bool{}
-			for _, w := range d.Warnings {
-				warned[w.Key] = true
-			}
-			for _, key := range dockerIgnored(string(out)) {
-				if !warned[key] {
-					t.Errorf("docker ignores %q but Desired.Warnings does not say so", key)
-				}
+			// One mode after the other: names the corpus fixes (`name:`)
+			// exist once per swarm.
+			for _, m := range deployModes {
+				// Named like ref: docker orders a service's secrets and
+				// configs by name, so the stack name must sort the same
+				// against the corpus's fixed names.
+				ours := swarmtest.Stack(t)
+				t.Run(string(m), func(t *testing.T) {
+					t.Cleanup(func() { removeStack(t, c, ours) })
+					d := m.deploy(t, c, ours, stackFiles, vars)
+					got := normalise(t, snapshot(t, c, ours), ours)
+					if diff := cmp.Diff(want, got); diff != "" {
+						t.Errorf("docker stack deploy (-) and %s (+) differ:\n%s", m, diff)
+					}
+					warned := map[string]bool{}
+					for _, w := range d.Warnings {
+						warned[w.Key] = true
+					}
+					for _, key := range dockerIgnored(string(out)) {
+						if !warned[key] {
+							t.Errorf("docker ignores %q but Desired.Warnings does not say so", key)
+						}
+					}
+				})
 			}
 		})
 	}
@@ -199,32 +206,6 @@ func removeStack(t *testing.T, c *client.Client, name string) {
 			t.Fatalf("removing config %s: %v", s.Spec.Name, err)
 		}
 	}
-}
-
-// labelNode gives this node the label the corpus's placement constraint
-// needs, once; other tests may update the node at the same time.
-func labelNode(t *testing.T, c *client.Client) {
-	t.Helper()
-	ctx := t.Context()
-	swarmtest.Eventually(t, 30*time.Second, func() (bool, string, error) {
-		info, err := c.Info(ctx)
-		if err != nil {
-			return false, "", err
-		}
-		node, _, err := c.NodeInspectWithRaw(ctx, info.Swarm.NodeID)
-		if err != nil {
-			return false, "", err
-		}
-		if node.Spec.Labels["flotilla-conformance"] == "yes" {
-			return true, "", nil
-		}
-		if node.Spec.Labels == nil {
-			node.Spec.Labels = map[string]string{}
-		}
-		node.Spec.Labels["flotilla-conformance"] = "yes"
-		err = c.NodeUpdate(ctx, node.ID, node.Version, node.Spec)
-		return err == nil, "updating node labels: " + errString(err), nil
-	})
 }
 
 // dockerIgnored reads the keys `docker stack deploy` says it ignores:
