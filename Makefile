@@ -11,7 +11,7 @@ STATICCHECK := $(shell go env GOPATH 2>/dev/null)/bin/staticcheck
 # Integration tests share one swarm; the deadline covers the whole suite.
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all build lint test test-short swarm-up test-deps demo clean
+.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy clean
 
 all: build
 
@@ -44,6 +44,10 @@ test-short:
 
 demo: build
 	scripts/demo
+
+# bench-deploy: 30 services from empty, Flotilla against docker stack deploy.
+bench-deploy: build
+	scripts/bench-deploy
 
 clean:
 	rm -rf bin
