@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/diff"
@@ -197,4 +198,62 @@ func reportOf(r *sync.Report) (*Report, error) {
 	}
 	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
 		Plan: bytes.TrimSpace(plan.Bytes()), Skipped: r.Skipped, Drift: r.Drift, Record: recordOf(r.Record)}, nil
+}
+
+// planJSON reads back the plan of docs/plan-json.md; only what the text
+// rendering needs.
+type planJSON struct {
+	Stack   string `json:"stack"`
+	Changes []struct {
+		Kind       diff.Kind    `json:"kind"`
+		Name       string       `json:"name"`
+		Action     diff.Action  `json:"action"`
+		Effect     diff.Effect  `json:"effect"`
+		ID         string       `json:"id"`
+		Fields     []diff.Field `json:"fields"`
+		Reasons    []string     `json:"reasons"`
+		Conflict   string       `json:"conflict"`
+		Superseded bool         `json:"superseded"`
+	} `json:"changes"`
+	Warnings []string `json:"warnings"`
+}
+
+// Sync converts back, so that the CLI prints a rollback done by the
+// operator as it prints its own. The plan's changes come back without
+// their desired objects and with only the live object's ID.
+func (r Report) Sync() (*sync.Report, error) {
+	out := &sync.Report{Environment: r.Environment, Stack: r.Stack, Commit: r.Commit.Revision(),
+		Skipped: r.Skipped, Drift: r.Drift}
+	if r.Record != nil {
+		rec := r.Record.Sync()
+		out.Record = &rec
+	}
+	if len(r.Plan) == 0 || string(r.Plan) == "null" {
+		return out, nil
+	}
+	var p planJSON
+	if err := json.Unmarshal(r.Plan, &p); err != nil {
+		return nil, fmt.Errorf("reading the plan of %s's report: %w", r.Environment, err)
+	}
+	out.Plan = diff.Plan{Stack: p.Stack, Warnings: nilIfEmpty(p.Warnings)}
+	for _, c := range p.Changes {
+		ch := diff.Change{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect, Reasons: nilIfEmpty(c.Reasons),
+			Conflict: c.Conflict, Superseded: c.Superseded}
+		if len(c.Fields) > 0 {
+			ch.Fields = c.Fields
+		}
+		if c.ID != "" {
+			ch.Live = &diff.Live{ID: c.ID}
+		}
+		out.Plan.Changes = append(out.Plan.Changes, ch)
+	}
+	return out, nil
+}
+
+// nilIfEmpty undoes the JSON form's "never null" lists.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

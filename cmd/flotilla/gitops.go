@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,18 +42,31 @@ func (c *configFlag) syncer(g *globals) (*sync.Syncer, error) {
 func newSyncCmd(g *globals) *cobra.Command {
 	var (
 		cf      configFlag
+		sf      serverFlag
 		dryRun  bool
 		force   bool
 		noColor bool
 	)
 	cmd := &cobra.Command{
-		Use:   "sync ENV [--config F] [--dry-run] [--force]",
+		Use:   "sync ENV [--config F | --server URL] [--dry-run] [--force]",
 		Short: "Run one pass for an environment: fetch its branch, render, diff, apply, record",
 		Long: `Run one reconcile pass for ENV and print the plan and the result. An explicit
 sync lifts a pin left by 'flotilla rollback'. A commit whose deploy failed is
-quarantined and not applied again; --force applies it anyway.`,
+quarantined and not applied again; --force applies it anyway.
+
+With --server, the running operator queues the pass and the command returns
+at once; 'flotilla status --server URL ENV' shows how it went.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remote, err := sf.remote(cmd); err != nil || remote {
+				if err == nil && dryRun {
+					err = errors.New("--dry-run works locally only: the operator's API has no dry run (use 'flotilla diff', or 'flotilla sync --dry-run --config F')")
+				}
+				if err != nil {
+					return err
+				}
+				return sf.sync(cmd.Context(), g, args[0], force)
+			}
 			s, err := cf.syncer(g)
 			if err != nil {
 				return err
@@ -65,6 +79,7 @@ quarantined and not applied again; --force applies it anyway.`,
 		},
 	}
 	cf.register(cmd.Flags())
+	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
 	cmd.Flags().BoolVar(&force, "force", false, "apply the branch tip even if its deploy failed before")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "never colour the plan")
@@ -100,16 +115,23 @@ func printReport(w io.Writer, rep *sync.Report, color bool) {
 func newHistoryCmd(g *globals) *cobra.Command {
 	var (
 		cf     configFlag
+		sf     serverFlag
 		n      int
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:   "history ENV [--config F] [-n N] [--output text|json]",
+		Use:   "history ENV [--config F | --server URL] [-n N] [--output text|json]",
 		Short: "Show an environment's deploy history, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
+			if remote, err := sf.remote(cmd); err != nil || remote {
+				if err != nil {
+					return err
+				}
+				return sf.history(cmd.Context(), g, args[0], n, output)
 			}
 			s, err := cf.syncer(g)
 			if err != nil {
@@ -120,52 +142,77 @@ func newHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Newest first, at most n.
-			out := make([]sync.Record, 0, len(records))
-			for i := len(records) - 1; i >= 0 && (n <= 0 || len(out) < n); i-- {
-				out = append(out, records[i])
-			}
+			out := newestFirst(records, n)
 			if output == "json" {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(g.stdout, out)
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
-			for _, r := range out {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
-					r.Commit.Short(), r.Commit.AuthorName, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
-			}
-			return tw.Flush()
+			return writeHistory(g.stdout, out)
 		},
 	}
 	cf.register(cmd.Flags())
+	sf.register(cmd.Flags())
 	cmd.Flags().IntVarP(&n, "number", "n", 20, "show at most N records (0: all)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
 
+// newestFirst reverses records (oldest first from the history) and keeps at
+// most n, all when n <= 0.
+func newestFirst[R any](records []R, n int) []R {
+	out := make([]R, 0, len(records))
+	for i := len(records) - 1; i >= 0 && (n <= 0 || len(out) < n); i-- {
+		out = append(out, records[i])
+	}
+	return out
+}
+
+func writeHistory(w io.Writer, records []sync.Record) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
+	for _, r := range records {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
+			r.Commit.Short(), r.Commit.AuthorName, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// clip shortens s to n characters (not bytes: commit subjects are UTF-8).
 func clip(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }
 
 func newRollbackCmd(g *globals) *cobra.Command {
 	var (
 		cf configFlag
+		sf serverFlag
 		to string
 	)
 	cmd := &cobra.Command{
-		Use:   "rollback ENV [--config F] [--to SHA]",
+		Use:   "rollback ENV [--config F | --server URL] [--to SHA]",
 		Short: "Deploy an earlier commit that deployed successfully, and pin the environment there",
 		Long: `Render an earlier commit of ENV that deployed successfully (by default the last
 good one before the current), apply it, record it, and pin ENV there: automatic
 syncs pause until 'flotilla resume ENV' or an explicit 'flotilla sync ENV'. A
-commit that never deployed successfully is refused.`,
+commit that never deployed successfully is refused. With --server, the running
+operator rolls back and the command waits until the deploy has converged.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remote, err := sf.remote(cmd); err != nil || remote {
+				if err != nil {
+					return err
+				}
+				return sf.rollback(cmd.Context(), g, args[0], to)
+			}
 			s, err := cf.syncer(g)
 			if err != nil {
 				return err
@@ -180,17 +227,27 @@ commit that never deployed successfully is refused.`,
 		},
 	}
 	cf.register(cmd.Flags())
+	sf.register(cmd.Flags())
 	cmd.Flags().StringVar(&to, "to", "", "commit to roll back to (default: the last good one before the current)")
 	return cmd
 }
 
 func newResumeCmd(g *globals) *cobra.Command {
-	var cf configFlag
+	var (
+		cf configFlag
+		sf serverFlag
+	)
 	cmd := &cobra.Command{
-		Use:   "resume ENV [--config F]",
+		Use:   "resume ENV [--config F | --server URL]",
 		Short: "Lift an environment's pin, so automatic syncs continue from its branch",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remote, err := sf.remote(cmd); err != nil || remote {
+				if err != nil {
+					return err
+				}
+				return sf.resume(cmd.Context(), g, args[0])
+			}
 			s, err := cf.syncer(g)
 			if err != nil {
 				return err
@@ -204,19 +261,30 @@ func newResumeCmd(g *globals) *cobra.Command {
 		},
 	}
 	cf.register(cmd.Flags())
+	sf.register(cmd.Flags())
 	return cmd
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
 		cf     configFlag
+		sf     serverFlag
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:   "status [ENV] [--config F] [--output text|json]",
+		Use:   "status [ENV] [--config F | --server URL] [--output text|json]",
 		Short: "Show each environment's deployed commit, whether Git moved on, drift, pin and last result",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
+			if remote, err := sf.remote(cmd); err != nil || remote {
+				if err != nil {
+					return err
+				}
+				return sf.status(cmd.Context(), g, args, output)
+			}
 			s, err := cf.syncer(g)
 			if err != nil {
 				return err
@@ -235,9 +303,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				all = append(all, st)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(all)
+				return writeJSON(g.stdout, all)
 			}
 			for i, st := range all {
 				if i > 0 {
@@ -249,6 +315,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		},
 	}
 	cf.register(cmd.Flags())
+	sf.register(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
@@ -290,6 +357,20 @@ func writeStatus(w io.Writer, st *sync.Status) {
 			res += ": " + clip(l.Error, 200)
 		}
 		fmt.Fprintf(tw, "  last result:\t%s at %s (%s, %s)\n", res, l.Finished.UTC().Format(time.DateTime), l.Commit.Short(), l.Trigger)
+	}
+	// What only a running operator knows; a local status leaves it empty.
+	if st.Running {
+		fmt.Fprintf(tw, "  running:\ta pass is under way\n")
+	}
+	if st.Window != "" {
+		fmt.Fprintf(tw, "  waiting:\t%s\n", st.Window)
+	}
+	if st.LastError != "" {
+		retry := ""
+		if !st.NextRetry.IsZero() {
+			retry = fmt.Sprintf(" (retry at %s)", st.NextRetry.UTC().Format(time.DateTime))
+		}
+		fmt.Fprintf(tw, "  last attempt:\t%s%s\n", clip(st.LastError, 200), retry)
 	}
 	for _, e := range st.Errors {
 		fmt.Fprintf(tw, "  error:\t%s\n", e)
