@@ -59,6 +59,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newSecretsCmd(g),
 		newRenderCmd(g),
 		newDiffCmd(g),
+		newHealthcheckCmd(g),
 	)
 	return root
 }
