@@ -31,7 +31,7 @@ var flotillaBin struct {
 
 // buildFlotilla compiles the CLI once per test binary, for tests that must
 // run it as a separate process (to kill it).
-func buildFlotilla(t *testing.T) string {
+func buildFlotilla(t testing.TB) string {
 	t.Helper()
 	flotillaBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "flotilla-bin-")

@@ -26,7 +26,7 @@ import (
 // operator is a `flotilla run` process deploying branches of a repository
 // served over HTTP with token auth, with its API and webhooks on loopback.
 type operator struct {
-	t      *testing.T
+	t      testing.TB
 	repo   *gittest.Repo
 	git    *gittest.HTTPServer
 	dir    string
@@ -68,7 +68,7 @@ func serviceFile(color string, extra string) string {
 `, color, extra)
 }
 
-func startOperator(t *testing.T, envs map[string]envOpts, flags ...string) *operator {
+func startOperator(t testing.TB, envs map[string]envOpts, flags ...string) *operator {
 	t.Helper()
 	swarmtest.Client(t)
 	swarmtest.Images(t)
