@@ -11,7 +11,7 @@ STATICCHECK := $(shell go env GOPATH 2>/dev/null)/bin/staticcheck
 # Integration tests share one swarm; the deadline covers the whole suite.
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy clean
+.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy bench-idle clean
 
 all: build
 
@@ -48,6 +48,10 @@ demo: build
 # bench-deploy: 30 services from empty, Flotilla against docker stack deploy.
 bench-deploy: build
 	scripts/bench-deploy
+
+# bench-idle: CPU and memory of an operator watching 20 unchanged environments.
+bench-idle: build
+	scripts/bench-idle
 
 clean:
 	rm -rf bin
