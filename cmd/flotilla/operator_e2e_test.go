@@ -33,6 +33,7 @@ type operator struct {
 	api    string
 	secret string // the generic webhook's secret
 	stacks map[string]string
+	config string
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	exited chan error
@@ -69,6 +70,11 @@ func serviceFile(color string, extra string) string {
 }
 
 func startOperator(t testing.TB, envs map[string]envOpts, flags ...string) *operator {
+	return startOperatorWith(t, envs, "", flags...)
+}
+
+// startOperatorWith adds extra to the configuration's top level.
+func startOperatorWith(t testing.TB, envs map[string]envOpts, extra string, flags ...string) *operator {
 	t.Helper()
 	swarmtest.Client(t)
 	swarmtest.Images(t)
@@ -93,8 +99,9 @@ server:
   tokenFile: %s/api-token
   webhooks:
     generic: {secretFile: %s/hook-secret}
+%s
 environments:
-`, o.dir, o.git.URL, o.dir, port, o.dir, o.dir)
+`, o.dir, o.git.URL, o.dir, port, o.dir, o.dir, extra)
 	for env, e := range envs {
 		o.stacks[env] = swarmtest.Stack(t)
 		fmt.Fprintf(&cfg, "  %s: {repo: shop, branch: %s, files: [stack.yml], stack: %s, schedule: %q, selfHeal: %s}\n",
@@ -103,7 +110,8 @@ environments:
 		o.repo.Commit(map[string]string{"stack.yml": e.stackFile}, "first "+env)
 		o.repo.Push(env)
 	}
-	config := filepath.Join(o.dir, "flotilla.yml")
+	o.config = filepath.Join(o.dir, "flotilla.yml")
+	config := o.config
 	if err := os.WriteFile(config, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
