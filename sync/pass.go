@@ -57,15 +57,10 @@ type Report struct {
 // an automatic one leaves a pinned environment alone. A commit whose deploy
 // failed is not applied again unless forced.
 func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, error) {
-	e, err := s.cfg.Environment(env)
+	e, d, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.Docker(ctx, e.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	hist := s.history(d)
 	pin, err := hist.Pin(ctx, e.Stack)
 	if err != nil {
 		return nil, err

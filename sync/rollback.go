@@ -12,15 +12,10 @@ import (
 // until Resume or an explicit sync. A commit that never deployed
 // successfully is refused.
 func (s *Syncer) Rollback(ctx context.Context, env, to string) (*Report, error) {
-	e, err := s.cfg.Environment(env)
+	e, d, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.Docker(ctx, e.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	hist := s.history(d)
 	records, err := hist.List(ctx, e.Stack)
 	if err != nil {
 		return nil, err

@@ -41,16 +41,11 @@ type Status struct {
 // Status reports env: the deployed commit, whether Git moved on, pin,
 // quarantine, drift and the last result.
 func (s *Syncer) Status(ctx context.Context, env string) (*Status, error) {
-	e, err := s.cfg.Environment(env)
+	e, _, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	st := &Status{Environment: e.Name, Stack: e.Stack, Ref: e.Ref}
-	d, err := s.Docker(ctx, e.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	hist := s.history(d)
 	records, err := hist.List(ctx, e.Stack)
 	if err != nil {
 		return nil, err
@@ -86,11 +81,7 @@ func (s *Syncer) Status(ctx context.Context, env string) (*Status, error) {
 // drift compares the live stack with what commit sha renders to and
 // returns the changes a deploy of it would make.
 func (s *Syncer) drift(ctx context.Context, env, sha string) ([]diff.Change, error) {
-	e, err := s.cfg.Environment(env)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.Docker(ctx, e.Cluster)
+	e, d, _, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}

@@ -97,26 +97,32 @@ func (s *Syncer) history(d *cluster.Docker) *History {
 
 // History returns env's records, oldest first.
 func (s *Syncer) History(ctx context.Context, env string) ([]Record, error) {
-	e, err := s.cfg.Environment(env)
+	e, _, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.Docker(ctx, e.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	return s.history(d).List(ctx, e.Stack)
+	return hist.List(ctx, e.Stack)
 }
 
 // Resume removes env's pin: automatic syncs go on from the branch tip.
 func (s *Syncer) Resume(ctx context.Context, env string) error {
-	e, err := s.cfg.Environment(env)
+	e, _, hist, err := s.open(ctx, env)
 	if err != nil {
 		return err
+	}
+	return hist.ClearPin(ctx, e.Stack)
+}
+
+// open resolves env and connects to its cluster: what every pass, rollback
+// and status starts from.
+func (s *Syncer) open(ctx context.Context, env string) (*environments.Environment, *cluster.Docker, *History, error) {
+	e, err := s.cfg.Environment(env)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	d, err := s.Docker(ctx, e.Cluster)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	return s.history(d).ClearPin(ctx, e.Stack)
+	return e, d, s.history(d), nil
 }

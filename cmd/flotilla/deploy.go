@@ -45,20 +45,11 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 				return err
 			}
 			ctx := cmd.Context()
-			d, err := g.docker(ctx)
+			d, plan, err := sf.plan(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			desired, err := sf.load(ctx, g, args[0], d.APIVersion())
-			if err != nil {
-				return err
-			}
-			live, err := d.ReadStack(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			plan := diff.Compute(desired, live)
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: !noColor && isTerminal(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}

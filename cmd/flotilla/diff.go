@@ -29,13 +29,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
 			}
-			ctx := cmd.Context()
-			d, err := g.docker(ctx)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			desired, err := sf.load(ctx, g, args[0], d.APIVersion())
+			d, plan, err := sf.plan(cmd.Context(), g, args[0])
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
 				var ee *exitError
@@ -44,11 +38,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				}
 				return err
 			}
-			live, err := d.ReadStack(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			plan := diff.Compute(desired, live)
+			defer d.Close()
 			if output == "json" {
 				err = plan.WriteJSON(g.stdout)
 			} else {

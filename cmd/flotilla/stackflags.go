@@ -10,6 +10,8 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/pflag"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
@@ -104,4 +106,22 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	}
 	opts.Version = v.Version
 	return stack.Load(ctx, os.DirFS(root), opts)
+}
+
+// plan connects to the engine, renders the stack files, reads the live
+// stack and compares them. The caller closes the connection.
+func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string) (*cluster.Docker, diff.Plan, error) {
+	d, err := g.docker(ctx)
+	if err != nil {
+		return nil, diff.Plan{}, err
+	}
+	desired, err := s.load(ctx, g, stackName, d.APIVersion())
+	if err == nil {
+		var live *cluster.Live
+		if live, err = d.ReadStack(ctx, stackName); err == nil {
+			return d, diff.Compute(desired, live), nil
+		}
+	}
+	d.Close()
+	return nil, diff.Plan{}, err
 }
