@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-cmp/cmp"
@@ -71,5 +72,23 @@ func TestFailedDeployPausesWhenAsked(t *testing.T) {
 	}
 	if got := f.services[web.Live.ID].Spec.TaskTemplate.ContainerSpec.Image; got != "app:crash" {
 		t.Errorf("image %s, want the failed spec left in place", got)
+	}
+}
+
+// A service whose tasks never run fails the deploy when the progress
+// deadline passes, and the stack rolls back.
+func TestProgressDeadlineFailsTheDeploy(t *testing.T) {
+	f := newFake()
+	f.stuck = func(s swarm.ServiceSpec) bool { return s.TaskTemplate.ContainerSpec.Image == "app:slow" }
+	web := existing(f, "shop_web", "app:v1", "app:slow", 0)
+	o := fast
+	o.ProgressDeadline = 50 * time.Millisecond
+	_, err := Run(t.Context(), f, diff.Plan{Stack: "shop", Changes: []diff.Change{web}}, o)
+	var ce *ConvergeError
+	if !errors.As(err, &ce) || !ce.Deadline || !strings.Contains(err.Error(), "shop_web: 0/2") {
+		t.Fatalf("err = %v, want a progress-deadline failure naming shop_web", err)
+	}
+	if got := f.services[web.Live.ID].Spec.TaskTemplate.ContainerSpec.Image; got != "app:v1" {
+		t.Errorf("image %s after the deadline, want the rolled-back app:v1", got)
 	}
 }

@@ -22,6 +22,9 @@ type fakeCluster struct {
 	crash func(spec swarm.ServiceSpec) bool
 	// updateErr, when set, is returned by UpdateService before anything else.
 	updateErr func(id string, version swarm.Version) error
+	// stuck reports whether a spec's tasks never get past starting (an
+	// image that never becomes healthy, a placement nothing satisfies).
+	stuck func(spec swarm.ServiceSpec) bool
 }
 
 var _ Cluster = (*fakeCluster)(nil)
@@ -177,6 +180,9 @@ func (f *fakeCluster) ServiceTasks(_ context.Context, ids []string) ([]swarm.Tas
 			n = int(*r.Replicas)
 		}
 		state, desired, errMsg := swarm.TaskStateRunning, swarm.TaskStateRunning, ""
+		if f.stuck != nil && f.stuck(s.Spec) {
+			state = swarm.TaskStateStarting
+		}
 		if f.crash(s.Spec) {
 			state, desired, errMsg = swarm.TaskStateFailed, swarm.TaskStateShutdown, "task: non-zero exit (3)"
 		}

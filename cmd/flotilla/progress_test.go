@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/apply"
+)
+
+func TestProgressPlainLinesOnlyWhenAServiceChanges(t *testing.T) {
+	var out bytes.Buffer
+	p := newProgress(&out) // a buffer is not a terminal
+	p.now = func() time.Time { return time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC) }
+	api := apply.Status{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 3}
+	web := apply.Status{Service: "shop_web", Phase: apply.PhaseStabilising, Running: 2, Desired: 2}
+	p.update([]apply.Status{api, web})
+	p.update([]apply.Status{api, web}) // nothing changed: nothing printed
+	api.Running = 3
+	p.update([]apply.Status{api, web})
+	want := "2026-11-27T09:00:00Z shop_api  1/3 running  updating\n" +
+		"2026-11-27T09:00:00Z shop_web  2/2 running  stabilising\n" +
+		"2026-11-27T09:00:00Z shop_api  3/3 running  updating\n"
+	if out.String() != want {
+		t.Errorf("plain progress:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestProgressOnATerminalRedrawsOneLinePerService(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{w: &out, live: true, last: map[string]string{}, now: time.Now}
+	st := []apply.Status{
+		{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 3},
+		{Service: "shop_migrate", Phase: apply.PhaseConverged, Running: 1, Desired: 1, Job: true},
+	}
+	p.update(st)
+	first := out.String()
+	if strings.Contains(first, "\x1b[2A") || strings.Count(first, "\x1b[2K") != 2 ||
+		!strings.Contains(first, "shop_api      1/3 running    updating") || !strings.Contains(first, "1/1 completed") {
+		t.Errorf("first draw: %q", first)
+	}
+	out.Reset()
+	st[0].Running = 2
+	p.update(st)
+	if !strings.HasPrefix(out.String(), "\x1b[2A") || !strings.Contains(out.String(), "2/3 running") {
+		t.Errorf("redraw does not move up over the two lines: %q", out.String())
+	}
+}
