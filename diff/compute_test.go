@@ -283,3 +283,26 @@ func TestSupersededVersions(t *testing.T) {
 		t.Errorf("deletes (name: superseded) = %v, want %v", got, want)
 	}
 }
+
+// Changing a secret driver's options changes where the value comes from: the
+// secret must be replaced, and the plan says which option moved.
+func TestSecretDriverOptionsChange(t *testing.T) {
+	labels := map[string]string{stack.LabelNamespace: "shop", stack.LabelManaged: "true", stack.LabelStack: "shop"}
+	desired := &stack.Desired{Stack: "shop", Secrets: []stack.Secret{{Key: "vault", Name: "shop_vault",
+		Source: stack.Source{Kind: stack.SourceDriver}, Driver: "vault", DriverOpts: map[string]string{"path": "kv/new"}, Labels: labels}}}
+	live := &cluster.Live{Stack: "shop", Secrets: []swarm.Secret{{ID: "s1", Spec: swarm.SecretSpec{
+		Annotations: swarm.Annotations{Name: "shop_vault", Labels: labels},
+		Driver:      &swarm.Driver{Name: "vault", Options: map[string]string{"path": "kv/old"}}}}}}
+	changes := diff.Compute(desired, live).Changes
+	if len(changes) != 1 || changes[0].Action != diff.ActionReplace {
+		t.Fatalf("changes %+v, want one replace", changes)
+	}
+	want := []diff.Field{{Path: "Driver.Options[path]", Old: "kv/old", New: "kv/new"}}
+	if d := cmp.Diff(want, changes[0].Fields); d != "" {
+		t.Errorf("fields (-want +got):\n%s", d)
+	}
+	live.Secrets[0].Spec.Driver.Options["path"] = "kv/new"
+	if p := diff.Compute(desired, live); p.HasChanges() {
+		t.Errorf("unchanged driver options still plan %+v", p.Changes)
+	}
+}

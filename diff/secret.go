@@ -21,13 +21,14 @@ type object struct {
 	labels         map[string]string
 	driver         string
 	templateDriver string
+	driverOpts     map[string]string
 }
 
 func compareSecret(d stack.Secret, l *swarm.Secret, users []string) Change {
 	c := Change{Kind: KindSecret, Name: d.Name, Secret: &d,
 		Live: &Live{ID: l.ID, Version: l.Version, Labels: l.Spec.Labels}}
-	live := object{KindSecret, l.Spec.Name, l.Spec.Labels, driverName(l.Spec.Driver), driverName(l.Spec.Templating)}
-	want := object{KindSecret, d.Name, d.Labels, d.Driver, d.TemplateDriver}
+	live := object{KindSecret, l.Spec.Name, l.Spec.Labels, driverName(l.Spec.Driver), driverName(l.Spec.Templating), driverOpts(l.Spec.Driver)}
+	want := object{KindSecret, d.Name, d.Labels, d.Driver, d.TemplateDriver, d.DriverOpts}
 	// The engine never returns a secret's data: compare the content
 	// versions recorded in labels, when both sides have one.
 	changed := false
@@ -54,8 +55,8 @@ func compareSecret(d stack.Secret, l *swarm.Secret, users []string) Change {
 func compareConfig(d stack.Config, l *swarm.Config, users []string) Change {
 	c := Change{Kind: KindConfig, Name: d.Name, Config: &d,
 		Live: &Live{ID: l.ID, Version: l.Version, Labels: l.Spec.Labels}}
-	live := object{KindConfig, l.Spec.Name, l.Spec.Labels, "", driverName(l.Spec.Templating)}
-	want := object{KindConfig, d.Name, d.Labels, "", d.TemplateDriver}
+	live := object{KindConfig, l.Spec.Name, l.Spec.Labels, "", driverName(l.Spec.Templating), nil}
+	want := object{KindConfig, d.Name, d.Labels, "", d.TemplateDriver, nil}
 	// Config data is returned by the engine, so it is compared exactly.
 	changed := !bytes.Equal(d.Data.Bytes(), l.Spec.Data)
 	compareObject(&c, want, live, changed, users)
@@ -76,6 +77,13 @@ func compareObject(c *Change, want, live object, contentChanged bool, users []st
 	}
 	if want.driver != live.driver {
 		immutable = append(immutable, Field{Path: "Driver.Name", Old: orAbsent(live.driver), New: orAbsent(want.driver)})
+	}
+	// A secret driver's options say where the driver finds the value:
+	// changing them is changing the content.
+	for _, k := range sortedKeys(unionKeys(want.driverOpts, live.driverOpts)) {
+		if want.driverOpts[k] != live.driverOpts[k] {
+			immutable = append(immutable, Field{Path: "Driver.Options[" + k + "]", Old: orAbsent(live.driverOpts[k]), New: orAbsent(want.driverOpts[k])})
+		}
 	}
 	if want.templateDriver != live.templateDriver {
 		immutable = append(immutable, Field{Path: "Templating.Name", Old: orAbsent(live.templateDriver), New: orAbsent(want.templateDriver)})
@@ -111,6 +119,24 @@ func keyedLabels(m map[string]string) any {
 		k[key] = v
 	}
 	return k
+}
+
+func driverOpts(d *swarm.Driver) map[string]string {
+	if d == nil {
+		return nil
+	}
+	return d.Options
+}
+
+func unionKeys(a, b map[string]string) map[string]bool {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	return keys
 }
 
 func driverName(d *swarm.Driver) string {
