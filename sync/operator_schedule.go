@@ -95,15 +95,19 @@ func (op *Operator) poll(g group, jitter time.Duration) {
 		refs = append(refs, e.Ref)
 	}
 	started := time.Now()
-	tips, err := runner.Tips(op.passCtx, g.repo, refs)
+	tips, listErr := runner.Tips(op.passCtx, g.repo, refs)
+	for _, e := range due {
+		if err := failureOf(listErr, tips[e.Ref]); err != nil {
+			if rerr := runner.RecordFailure(op.passCtx, e.Name, err); rerr != nil {
+				op.o.Log.Warn("recording a failed pass", "env", e.Name, "err", rerr)
+			}
+		}
+	}
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	for _, e := range due {
 		tip := tips[e.Ref]
-		if err == nil {
-			err = tip.Err
-		}
-		if err != nil {
+		if err := failureOf(listErr, tip); err != nil {
 			op.failedLocked(e.Name, err)
 			if op.o.OnPass != nil {
 				op.o.OnPass(PassEvent{Environment: e.Name, Stack: e.Stack, SelfHeal: e.SelfHeal, Err: err, Took: time.Since(started)})
@@ -113,6 +117,15 @@ func (op *Operator) poll(g group, jitter time.Duration) {
 		rev := tip.Revision
 		op.enqueueLocked(e.Name, Options{Trigger: TriggerSchedule, Tip: &rev, Heal: e.SelfHeal == environments.SelfHealHeal})
 	}
+}
+
+// failureOf is why env's pass can't start: the listing failed for the
+// whole repository, or its ref failed.
+func failureOf(listErr error, tip Tip) error {
+	if listErr != nil {
+		return listErr
+	}
+	return tip.Err
 }
 
 // failedLocked backs an environment's automatic passes off after an error:

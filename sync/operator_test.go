@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	gosync "sync"
 	"testing"
 	"testing/synctest"
@@ -25,6 +26,7 @@ type fakeRunner struct {
 	running     int
 	maxRunning  int
 	interrupted []string
+	failures    []string // RecordFailure calls: "env: error"
 }
 
 func newFakeRunner(t *testing.T, envs map[string]*environments.EnvironmentSpec) *fakeRunner {
@@ -100,8 +102,14 @@ func (f *fakeRunner) Rollback(context.Context, string, string) (*Report, error) 
 	return nil, errors.New("not in these tests")
 }
 func (f *fakeRunner) Resume(context.Context, string) error { return nil }
-func (f *fakeRunner) Ready(context.Context) error          { return nil }
-func (f *fakeRunner) Close() error                         { return nil }
+func (f *fakeRunner) RecordFailure(_ context.Context, env string, err error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = append(f.failures, env+": "+err.Error())
+	return nil
+}
+func (f *fakeRunner) Ready(context.Context) error { return nil }
+func (f *fakeRunner) Close() error                { return nil }
 
 func (f *fakeRunner) counts() (listings map[string]int, syncs []string) {
 	f.mu.Lock()
@@ -268,6 +276,9 @@ func TestOperatorBacksOffAfterErrors(t *testing.T) {
 		st, _ := op.Status(t.Context(), "dev")
 		if st.LastError == "" || st.NextRetry.IsZero() || len(events) != 4 || events[0].Err == nil {
 			t.Errorf("status %+v and %d events do not report the failure", st, len(events))
+		}
+		if len(f.failures) != 4 || !strings.Contains(f.failures[0], "dev: dial tcp") {
+			t.Errorf("failures handed to the history: %v, want the four failed polls", f.failures)
 		}
 		f.mu.Lock()
 		f.tipsErr = nil

@@ -83,7 +83,8 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		rev = *o.Tip
 	} else if rev, err = s.Repo(e.Repo).Fetch(ctx, e.Ref); err != nil {
 		// Nothing is applied or pruned: the stack keeps running as it is.
-		return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+		err = fmt.Errorf("environment %s: %w", e.Name, err)
+		return nil, errors.Join(err, s.recordFailure(ctx, e, hist, o.Trigger, err))
 	}
 	rep.Commit = rev
 	records, err := hist.List(ctx, e.Stack)
@@ -248,4 +249,32 @@ func (s *Syncer) Render(ctx context.Context, env string) (Revision, *stack.Desir
 	}
 	desired, err := s.render(ctx, e, rev, stack.DefaultAPIVersion, s.log.With("env", e.Name))
 	return rev, desired, err
+}
+
+// RecordFailure records a pass of env that failed before it had a commit
+// (the operator's fetch for it failed): see recordFailure.
+func (s *Syncer) RecordFailure(ctx context.Context, env string, cause error) error {
+	e, _, hist, err := s.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	return s.recordFailure(ctx, e, hist, TriggerSchedule, cause)
+}
+
+// recordFailure adds a failed pass without a commit — the branch is gone,
+// the remote refused or could not be reached — to the history, once per
+// distinct error: an outage that lasts makes one record, not one per poll,
+// so the deploys before it stay in the pruned history.
+func (s *Syncer) recordFailure(ctx context.Context, e *environments.Environment, hist *History, t Trigger, cause error) error {
+	records, err := hist.List(ctx, e.Stack)
+	if err != nil {
+		return err
+	}
+	if last := lastRecord(records); last != nil && last.Failed() && last.Commit.SHA == "" && last.Error == cause.Error() {
+		return nil
+	}
+	now := s.now()
+	_, err = hist.Append(ctx, Record{Environment: e.Name, Stack: e.Stack, Commit: Revision{Ref: e.Ref, Branch: e.Branch},
+		Trigger: t, Outcome: Failed, Error: cause.Error(), Started: now, Finished: now, LastGood: lastGood(records)})
+	return err
 }

@@ -15,6 +15,8 @@ type Runner interface {
 	// Tips lists repo's refs once and fetches those of refs that moved.
 	Tips(ctx context.Context, repo *environments.Repo, refs []string) (map[string]Tip, error)
 	Sync(ctx context.Context, env string, o Options) (*Report, error)
+	// RecordFailure records a pass that failed before it had a commit.
+	RecordFailure(ctx context.Context, env string, err error) error
 	Status(ctx context.Context, env string) (*Status, error)
 	History(ctx context.Context, env string) ([]Record, error)
 	Rollback(ctx context.Context, env, to string) (*Report, error)

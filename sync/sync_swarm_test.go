@@ -218,4 +218,21 @@ func TestDeletedBranchLeavesTheStackRunning(t *testing.T) {
 		t.Error("the service changed after its branch was deleted")
 	}
 	swarmtest.WaitRunning(t, f.api, f.stacks["dev"]+"_web", 1, time.Minute)
+
+	// The failed pass is in the history, once however often it repeats.
+	if _, err := s.Sync(t.Context(), "dev", scheduled); !errors.As(err, &nf) {
+		t.Fatalf("second sync of the deleted branch: %v", err)
+	}
+	records, err := s.History(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 2 || records[1].Outcome != sync.Failed || !strings.Contains(records[1].Error, `branch "dev" not found`) ||
+		records[1].LastGood != records[0].Commit.SHA {
+		t.Errorf("history after two failed syncs of a deleted branch: %+v", records)
+	}
+	st, err := s.Status(t.Context(), "dev")
+	if err != nil || st.Deployed == nil || st.Deployed.Commit.SHA != records[0].Commit.SHA {
+		t.Errorf("status after the failures: deployed %+v, %v; want the last good commit", st.Deployed, err)
+	}
 }
