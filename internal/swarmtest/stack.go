@@ -107,7 +107,9 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 			errs = append(errs, retryRemove(ctx, "network "+n.Name, func() error { return c.NetworkRemove(ctx, n.ID) }))
 		}
 	}
-	secrets, err := c.SecretList(ctx, swarm.SecretListOptions{Filters: prefix})
+	// Listed whole: a secret or config renamed with `name:` carries the
+	// stack's label but not its prefix.
+	secrets, err := c.SecretList(ctx, swarm.SecretListOptions{})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing secrets: %w", err))
 	}
@@ -128,12 +130,26 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 			errs = append(errs, retryRemove(ctx, "config "+s.Spec.Name, func() error { return c.ConfigRemove(ctx, s.ID) }))
 		}
 	}
-	vols, err := c.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", NamespaceLabel+"="+name))})
+	// A task torn down while it started can create its volume after the
+	// containers were counted: remove until none is left.
+	err = Poll(ctx, time.Minute, func() (bool, string, error) {
+		vols, err := c.VolumeList(ctx, volume.ListOptions{})
+		if err != nil {
+			return false, "", fmt.Errorf("listing volumes: %w", err)
+		}
+		var left []string
+		for _, v := range vols.Volumes {
+			if !inStack(v.Name, v.Labels) {
+				continue
+			}
+			if err := c.VolumeRemove(ctx, v.Name, true); err != nil && !isNotFound(err) {
+				left = append(left, v.Name+": "+err.Error())
+			}
+		}
+		return len(left) == 0, "volumes left: " + strings.Join(left, "; "), nil
+	})
 	if err != nil {
-		errs = append(errs, fmt.Errorf("listing volumes: %w", err))
-	}
-	for _, v := range vols.Volumes {
-		errs = append(errs, retryRemove(ctx, "volume "+v.Name, func() error { return c.VolumeRemove(ctx, v.Name, true) }))
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
