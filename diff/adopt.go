@@ -2,7 +2,6 @@ package diff
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/docker/docker/api/types/swarm"
 
@@ -60,12 +59,8 @@ func adoptDockerNames(desired *stack.Desired, live *cluster.Live) (*stack.Desire
 		if cs == nil || !refersTo(cs, secretNames, configNames) {
 			continue
 		}
-		// Deep-copy the spec before renaming its references.
-		var spec swarm.ServiceSpec
-		b, _ := json.Marshal(svc.Spec)
-		if json.Unmarshal(b, &spec) != nil {
-			continue
-		}
+		// deepCopy copies the references, so renaming them leaves desired alone.
+		spec := deepCopy(svc.Spec)
 		for _, r := range spec.TaskTemplate.ContainerSpec.Secrets {
 			if n, ok := secretNames[r.SecretName]; ok {
 				r.SecretName = n
