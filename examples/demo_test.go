@@ -14,30 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func git(t *testing.T, dir string, args ...string) {
 	t.Helper()
@@ -80,7 +62,7 @@ func TestDemo(t *testing.T) {
 		fmt.Sprintf("DEMO_PORT=%d", apiPort),
 		fmt.Sprintf("DEMO_WEB_PORTS=%d %d %d", ports[0], ports[1], ports[2]),
 		"DEMO_SCHEDULE=@every 2s")
-	out := &lockedBuffer{}
+	out := &swarmtest.Output{}
 	demo.Stdout, demo.Stderr = out, out
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)

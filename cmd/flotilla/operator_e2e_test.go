@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,29 +34,12 @@ type operator struct {
 	stacks map[string]string
 	config string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *swarmtest.Output
 	exited chan error
 }
 
 type envOpts struct {
 	schedule, selfHeal, stackFile string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func serviceFile(color string, extra string) string {
@@ -79,7 +61,7 @@ func startOperatorWith(t testing.TB, envs map[string]envOpts, extra string, flag
 	swarmtest.Client(t)
 	swarmtest.Images(t)
 	bin := buildFlotilla(t)
-	o := &operator{t: t, repo: gittest.NewRepo(t), dir: t.TempDir(), stacks: map[string]string{}, out: &syncBuffer{}, exited: make(chan error, 1)}
+	o := &operator{t: t, repo: gittest.NewRepo(t), dir: t.TempDir(), stacks: map[string]string{}, out: &swarmtest.Output{}, exited: make(chan error, 1)}
 	o.git = gittest.ServeHTTP(t, o.repo.Bare, "git-token-123")
 	o.secret = "hook-secret-456"
 	port := swarmtest.FreePort(t)
