@@ -86,7 +86,7 @@ func fixtureStack(t *testing.T, c client.APIClient) string {
 // dockerDeploy deploys a stack file with the docker CLI, the reference.
 func dockerDeploy(t testing.TB, name, file string) {
 	t.Helper()
-	docker(t, "stack", "deploy", "--resolve-image", "never", "-c", file, name)
+	swarmtest.DockerStackDeploy(t, "", name, nil, file)
 }
 
 func docker(t testing.TB, args ...string) {

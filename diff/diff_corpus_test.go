@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,19 +50,7 @@ func TestNoNoiseAfterDockerDeploy(t *testing.T) {
 			}
 			vars := corpusExternals(t, c)
 			name := swarmtest.Stack(t)
-			args := []string{"stack", "deploy", "--resolve-image", "never", "--detach=true"}
-			for _, f := range stackFiles {
-				args = append(args, "-c", f)
-			}
-			cmd := exec.CommandContext(t.Context(), "docker", append(args, name)...)
-			cmd.Dir = corpusDir
-			cmd.Env = os.Environ()
-			for k, v := range vars {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("docker stack deploy: %v\n%s", err, out)
-			}
+			swarmtest.DockerStackDeploy(t, corpusDir, name, vars, stackFiles...)
 			desired, err := stack.Load(t.Context(), os.DirFS(corpusDir), stack.Options{Files: stackFiles, Stack: name, Variables: vars})
 			if err != nil {
 				t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,10 +33,6 @@ const corpusDir = "testdata/conformance"
 // in this corpus.
 func TestConformance(t *testing.T) {
 	c := swarmtest.Client(t)
-	docker, err := exec.LookPath("docker")
-	if err != nil {
-		t.Fatalf("the conformance test needs the docker CLI: %v", err)
-	}
 	swarmtest.Images(t)
 	labelNode(t, c)
 
@@ -65,20 +60,7 @@ func TestConformance(t *testing.T) {
 			vars := externals(t, c)
 
 			ref := swarmtest.Stack(t)
-			args := []string{"stack", "deploy", "--resolve-image", "never", "--detach=true"}
-			for _, f := range stackFiles {
-				args = append(args, "-c", f)
-			}
-			cmd := exec.CommandContext(t.Context(), docker, append(args, ref)...)
-			cmd.Dir = corpusDir
-			cmd.Env = os.Environ()
-			for k, v := range vars {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("docker stack deploy: %v\n%s", err, out)
-			}
+			out := swarmtest.DockerStackDeploy(t, corpusDir, ref, vars, stackFiles...)
 			want := normalise(t, snapshot(t, c, ref), ref)
 			removeStack(t, c, ref)
 
@@ -100,7 +82,7 @@ func TestConformance(t *testing.T) {
 					for _, w := range d.Warnings {
 						warned[w.Key] = true
 					}
-					for _, key := range dockerIgnored(string(out)) {
+					for _, key := range dockerIgnored(out) {
 						if !warned[key] {
 							t.Errorf("docker ignores %q but Desired.Warnings does not say so", key)
 						}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -35,9 +34,7 @@ func TestDiffCommandExitCodes(t *testing.T) {
 	swarmtest.Client(t)
 	swarmtest.Images(t)
 	name := swarmtest.Stack(t)
-	if out, err := exec.CommandContext(t.Context(), "docker", "stack", "deploy", "--resolve-image", "never", "-c", shopStack, name).CombinedOutput(); err != nil {
-		t.Fatalf("docker stack deploy: %v\n%s", err, out)
-	}
+	swarmtest.DockerStackDeploy(t, "", name, nil, shopStack)
 
 	out, code := runFlotilla(t, "diff", "-c", shopStack, "--exit-code", "--no-color", name)
 	if code != 2 {
