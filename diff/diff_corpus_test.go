@@ -31,6 +31,8 @@ const corpusDir = "../stack/testdata/conformance"
 // Flotilla's ownership labels. After applying that plan, nothing is left.
 func TestNoNoiseAfterDockerDeploy(t *testing.T) {
 	c := swarmtest.Client(t)
+	// The corpus publishes fixed ports: one deployer of it at a time.
+	swarmtest.Exclusive(t, "conformance-corpus")
 	swarmtest.Images(t)
 	d := cluster.NewFromClient(c)
 	files, err := filepath.Glob(filepath.Join(corpusDir, "*.yml"))

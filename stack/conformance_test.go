@@ -33,6 +33,8 @@ const corpusDir = "testdata/conformance"
 // in this corpus.
 func TestConformance(t *testing.T) {
 	c := swarmtest.Client(t)
+	// The corpus publishes fixed ports: one deployer of it at a time.
+	swarmtest.Exclusive(t, "conformance-corpus")
 	swarmtest.Images(t)
 	labelNode(t, c)
 
