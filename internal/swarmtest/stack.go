@@ -131,7 +131,9 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 		}
 	}
 	// A task torn down while it started can create its volume after the
-	// containers were counted: remove until none is left.
+	// containers were counted: remove until none is left, and keep looking
+	// for a moment after the containers went.
+	containersGone := time.Now()
 	err = Poll(ctx, time.Minute, func() (bool, string, error) {
 		vols, err := c.VolumeList(ctx, volume.ListOptions{})
 		if err != nil {
@@ -146,7 +148,8 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 				left = append(left, v.Name+": "+err.Error())
 			}
 		}
-		return len(left) == 0, "volumes left: " + strings.Join(left, "; "), nil
+		settled := time.Since(containersGone) > 2*time.Second
+		return len(left) == 0 && settled, "volumes left: " + strings.Join(left, "; "), nil
 	})
 	if err != nil {
 		errs = append(errs, err)
