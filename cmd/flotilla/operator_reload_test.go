@@ -44,6 +44,9 @@ func TestOperatorReloadsOnSIGHUPAndNotifies(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 
+	// Named before the operator starts, so that its cleanup runs after the
+	// operator stopped: a running operator would deploy it again.
+	qa := swarmtest.Stack(t)
 	o := startOperatorWith(t, map[string]envOpts{"dev": {schedule: "@every 1h", selfHeal: "warn", stackFile: serviceFile("blue", "")}},
 		fmt.Sprintf("notifications:\n  - {type: webhook, url: %q}", hook.URL))
 	o.waitEnv("dev", "COLOR", "blue", time.Minute)
@@ -65,7 +68,6 @@ func TestOperatorReloadsOnSIGHUPAndNotifies(t *testing.T) {
 	}
 
 	// A new environment on the same repository, added by a reload.
-	qa := swarmtest.Stack(t)
 	o.stacks["qa"] = qa
 	o.repo.Switch("qa")
 	o.repo.Commit(map[string]string{"stack.yml": serviceFile("qa-1", "")}, "first qa")
