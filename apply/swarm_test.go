@@ -3,6 +3,8 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -168,11 +170,22 @@ func envOf(s swarm.Service, key string) string {
 // this single node keeps one task answering.
 func slotPorts(t *testing.T) (base string, ports [2]int) {
 	for {
-		p := swarmtest.FreePort(t)
-		b := p / 10
-		if b < 1000 || b > 6000 {
-			continue
+		// Below the ephemeral range (32768 on): FreePort and every
+		// outgoing connection of the suite take their ports there.
+		b := 2000 + rand.IntN(1200)
+		ports = [2]int{b*10 + 1, b*10 + 2}
+		if free(ports[0]) && free(ports[1]) {
+			return fmt.Sprint(b), ports
 		}
-		return fmt.Sprint(b), [2]int{b*10 + 1, b*10 + 2}
 	}
+}
+
+// free reports whether port can be listened on now.
+func free(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
@@ -63,9 +64,15 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 		return fmt.Errorf("listing services: %w", err)
 	}
 	var removed []string
+	mountsVolumes := false
 	for _, s := range services {
 		if !inStack(s.Spec.Name, s.Spec.Labels) {
 			continue
+		}
+		if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
+			for _, m := range cs.Mounts {
+				mountsVolumes = mountsVolumes || m.Type == mount.TypeVolume
+			}
 		}
 		if err := c.ServiceRemove(ctx, s.ID); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing service %s: %w", s.Spec.Name, err))
@@ -131,8 +138,9 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 		}
 	}
 	// A task torn down while it started can create its volume after the
-	// containers were counted: remove until none is left, and keep looking
-	// for a moment after the containers went.
+	// containers were counted: remove until none is left, and, when the
+	// services mounted volumes, keep looking for a moment after the
+	// containers went.
 	containersGone := time.Now()
 	err = Poll(ctx, time.Minute, func() (bool, string, error) {
 		vols, err := c.VolumeList(ctx, volume.ListOptions{})
@@ -148,7 +156,7 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 				left = append(left, v.Name+": "+err.Error())
 			}
 		}
-		settled := time.Since(containersGone) > 2*time.Second
+		settled := !mountsVolumes || time.Since(containersGone) > 2*time.Second
 		return len(left) == 0 && settled, "volumes left: " + strings.Join(left, "; "), nil
 	})
 	if err != nil {
