@@ -67,7 +67,7 @@ func TestFailedDeployPausesWhenAsked(t *testing.T) {
 	o.OnFailure = Pause
 	_, err := Run(t.Context(), f, diff.Plan{Stack: "shop", Changes: []diff.Change{web}}, o)
 	var fe *FailedError
-	if !errors.As(err, &fe) || !fe.Paused {
+	if !errors.As(err, &fe) || fe.Kind != FailurePaused {
 		t.Fatalf("err = %v, want a paused FailedError", err)
 	}
 	if got := f.services[web.Live.ID].Spec.TaskTemplate.ContainerSpec.Image; got != "app:crash" {

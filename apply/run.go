@@ -26,32 +26,49 @@ type Result struct {
 	RolledBack []string
 }
 
-// FailedError is a deploy that failed: which services, why, and what the
-// rollback did. RollbackErr is set when the rollback failed too.
+// Failure says how a failed deploy ended: what is running now.
+type Failure string
+
+const (
+	// FailureRolledBack: every service the deploy changed is back on its
+	// previous spec and what it created is gone.
+	FailureRolledBack Failure = "rolled-back"
+	// FailureRollbackFailed: the rollback itself failed; the stack is
+	// somewhere between the two states (see RollbackErr).
+	FailureRollbackFailed Failure = "rollback-failed"
+	// FailurePaused: everything was left as it was for a person to look at
+	// (on-failure: pause, or a detached deploy).
+	FailurePaused Failure = "paused"
+	// FailureInterrupted: the caller's context ended (Ctrl-C, shutdown).
+	// Nothing is rolled back; the swarm carries on with what was sent, and
+	// the next deploy starts from the live state.
+	FailureInterrupted Failure = "interrupted"
+)
+
+// FailedError is a deploy that failed: which services, why, and how it
+// ended. RollbackErr is set when Kind is FailureRollbackFailed.
 type FailedError struct {
-	Stack      string
-	Err        error
-	RolledBack []string
-	Paused     bool
-	// Interrupted: the caller's context ended (Ctrl-C, shutdown). Nothing is
-	// rolled back; the swarm carries on with what was sent, and the next
-	// deploy starts from the live state.
-	Interrupted bool
+	Stack       string
+	Err         error
+	Kind        Failure
+	RolledBack  []string
 	RollbackErr error
 }
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "deploying stack %s: %v", e.Stack, e.Err)
-	switch {
-	case e.RollbackErr != nil:
+	switch e.Kind {
+	case FailureRollbackFailed:
 		fmt.Fprintf(&b, "; rollback failed too: %v", e.RollbackErr)
-	case e.Interrupted:
+	case FailureInterrupted:
 		b.WriteString("; interrupted: nothing rolled back, the swarm carries on with what was sent")
-	case e.Paused:
+	case FailurePaused:
 		b.WriteString("; left as it is (on-failure: pause)")
-	case len(e.RolledBack) > 0:
-		fmt.Fprintf(&b, "; rolled back: %s", strings.Join(e.RolledBack, ", "))
+	case FailureRolledBack:
+		if len(e.RolledBack) > 0 {
+			fmt.Fprintf(&b, "; rolled back: %s", strings.Join(e.RolledBack, ", "))
+		}
 	}
 	return b.String()
 }
@@ -260,17 +277,20 @@ func (r *run) config(ctx context.Context, ch diff.Change) error {
 // fail handles a failed deploy as Options.OnFailure says.
 func (r *run) fail(ctx context.Context, cause error) (*Result, error) {
 	fe := &FailedError{Stack: r.plan.Stack, Err: cause}
-	if ctx.Err() != nil {
-		fe.Interrupted = true
+	switch {
+	case ctx.Err() != nil:
+		fe.Kind = FailureInterrupted
 		return &r.res, fe
-	}
-	if r.o.OnFailure == Pause || r.o.Detach {
-		fe.Paused = r.o.OnFailure == Pause
+	case r.o.OnFailure == Pause || r.o.Detach:
+		fe.Kind = FailurePaused
 		return &r.res, fe
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.o.ProgressDeadline+time.Minute)
 	defer cancel()
-	fe.RollbackErr = r.rollback(rctx)
+	fe.Kind = FailureRolledBack
+	if fe.RollbackErr = r.rollback(rctx); fe.RollbackErr != nil {
+		fe.Kind = FailureRollbackFailed
+	}
 	fe.RolledBack = r.res.RolledBack
 	return &r.res, fe
 }

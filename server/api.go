@@ -179,12 +179,16 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request, env string) {
 }
 
 // code is the HTTP status for an operator's error: 404 for an environment a
-// reload just removed, 409 while its pass runs, else fallback.
+// reload just removed, 409 outside a sync window, 503 while the operator
+// shuts down, else fallback.
 func code(err error, fallback int) int {
 	switch {
 	case errors.Is(err, sync.ErrUnknownEnvironment):
 		return http.StatusNotFound
-	case errors.Is(err, sync.ErrBusy):
+	case errors.Is(err, sync.ErrStopping):
+		return http.StatusServiceUnavailable
+	}
+	if _, ok := errors.AsType[*sync.WindowError](err); ok {
 		return http.StatusConflict
 	}
 	return fallback

@@ -14,7 +14,7 @@ import (
 // implement it without importing server (which imports sync). The server
 // answers 404 itself for a name not in Config().Environments, and also for
 // an error wrapping sync.ErrUnknownEnvironment (a reload removed it
-// meanwhile); an error wrapping sync.ErrBusy answers 409.
+// meanwhile); an error wrapping sync.ErrStopping answers 503.
 type Operator interface {
 	// Config is the configuration in force now; after a reload the server
 	// sees the new environments and repositories at the next request. The
@@ -33,9 +33,11 @@ type Operator interface {
 	Trigger(env string, t sync.Trigger, force bool) error
 	// Rollback deploys an earlier good commit of env (to: a full or
 	// abbreviated SHA, or "" for the last good one before the current) and
-	// pins env there. It runs to completion before returning.
+	// pins env there, in env's turn (after a pass under way). It runs to
+	// completion before returning.
 	Rollback(ctx context.Context, env, to string) (*sync.Report, error)
-	// Resume lifts env's pin.
+	// Resume lifts env's pin in env's turn; a pass from the branch tip
+	// follows.
 	Resume(ctx context.Context, env string) error
 }
 

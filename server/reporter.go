@@ -29,15 +29,24 @@ func NewReporter(m *Metrics, n *Notifier) *Reporter {
 	return &Reporter{metrics: m, notifier: n, now: time.Now, drift: map[string]string{}}
 }
 
-// Pass reports one finished pass of env: rep is what it found and did (nil
-// when it failed before knowing), err its error, took its duration.
+var _ sync.Observer = (*Reporter)(nil)
+
+// PassFinished reports one finished pass: its report is what it found and
+// did (nil when it failed before knowing).
 //
 // A recorded deploy announces its outcome; a failed one says its commit is
 // now quarantined (one message per failure, so no separate
 // commit_quarantined event). Drift is announced when it first appears or
 // changes, whether it was healed or only reported.
-func (r *Reporter) Pass(env, stack string, rep *sync.Report, err error, took time.Duration) {
-	r.metrics.ObserveSync(env, passResult(rep, err), took)
+func (r *Reporter) PassFinished(pe sync.PassEvent) {
+	env, stack, rep := pe.Environment, pe.Stack, pe.Report
+	r.metrics.ObserveSync(env, passResult(rep, pe.Err), pe.Took)
+	switch pe.Quarantine {
+	case sync.QuarantineActive:
+		r.metrics.SetQuarantined(env, 1)
+	case sync.QuarantineClear:
+		r.metrics.SetQuarantined(env, 0)
+	}
 	if rep == nil {
 		return
 	}
@@ -49,7 +58,7 @@ func (r *Reporter) Pass(env, stack string, rep *sync.Report, err error, took tim
 	switch {
 	case rep.Drift && rec == nil:
 		r.metrics.SetDrift(env, len(drifted))
-	case rec != nil && rec.Outcome == sync.Succeeded, rep.Skipped == "no changes":
+	case rec != nil && rec.Outcome == sync.Succeeded, rep.Skip == sync.SkipNoChanges:
 		r.metrics.SetDrift(env, 0)
 	}
 
@@ -111,7 +120,8 @@ func passResult(rep *sync.Report, err error) string {
 	switch {
 	case rep != nil && rep.Record != nil:
 		return map[sync.Outcome]string{sync.Succeeded: "succeeded", sync.RolledBack: "rolled_back",
-			sync.Paused: "paused", sync.Failed: "failed"}[rep.Record.Outcome]
+			sync.Paused: "paused", sync.Failed: "failed", sync.RollbackFailed: "rollback_failed",
+			sync.Interrupted: "interrupted"}[rep.Record.Outcome]
 	case err != nil:
 		return "error"
 	case rep != nil && rep.Drift:

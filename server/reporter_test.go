@@ -30,19 +30,19 @@ func TestReporter(t *testing.T) {
 	}
 	// A deploy, drift reported twice (announced once), drift healed, a
 	// failed deploy, and a pass that could not reach Git.
-	r.Pass("staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_api"),
+	pass(r, "staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_api"),
 		Record: record(deployedRev, sync.Succeeded, "")}, nil, time.Second)
 	for range 2 {
-		r.Pass("staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_api"), Drift: true}, nil, time.Second)
+		pass(r, "staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_api"), Drift: true}, nil, time.Second)
 	}
 	if d := value(t, m.drift.WithLabelValues("staging")); d != 1 {
 		t.Errorf("drift gauge %v, want 1", d)
 	}
-	r.Pass("staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_web"), Drift: true,
+	pass(r, "staging", "shop-staging", &sync.Report{Commit: deployedRev, Plan: update("shop-staging_web"), Drift: true,
 		Record: record(deployedRev, sync.Succeeded, "")}, nil, time.Second)
-	r.Pass("staging", "shop-staging", &sync.Report{Commit: tipRev, Plan: update("shop-staging_api"),
+	pass(r, "staging", "shop-staging", &sync.Report{Commit: tipRev, Plan: update("shop-staging_api"),
 		Record: record(tipRev, sync.RolledBack, "shop-staging_api did not converge")}, errors.New("deploy failed"), time.Second)
-	r.Pass("staging", "shop-staging", nil, errors.New("fetching: connection refused"), time.Second)
+	pass(r, "staging", "shop-staging", nil, errors.New("fetching: connection refused"), time.Second)
 	if err := n.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +75,9 @@ func TestReporter(t *testing.T) {
 	if v := value(t, m.deployed.WithLabelValues("staging", "shop-staging", deployedRev.SHA)); v != 1 {
 		t.Errorf("deployed revision info %v, want 1", v)
 	}
+}
+
+// pass reports one pass as the operator does.
+func pass(r *Reporter, env, stack string, rep *sync.Report, err error, took time.Duration) {
+	r.PassFinished(sync.PassEvent{Environment: env, Stack: stack, Report: rep, Err: err, Took: took})
 }

@@ -183,7 +183,8 @@ type Report struct {
 	Stack       string          `json:"stack"`
 	Commit      Commit          `json:"commit"`
 	Plan        json.RawMessage `json:"plan,omitempty"`
-	Skipped     string          `json:"skipped,omitempty"`
+	Skip        sync.Skip       `json:"skip,omitempty"`
+	SkipMessage string          `json:"skipMessage,omitempty"`
 	Drift       bool            `json:"drift"`
 	Record      *Record         `json:"record,omitempty"`
 }
@@ -197,7 +198,7 @@ func reportOf(r *sync.Report) (*Report, error) {
 		return nil, err
 	}
 	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
-		Plan: bytes.TrimSpace(plan.Bytes()), Skipped: r.Skipped, Drift: r.Drift, Record: recordOf(r.Record)}, nil
+		Plan: bytes.TrimSpace(plan.Bytes()), Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Record: recordOf(r.Record)}, nil
 }
 
 // planJSON reads back the plan of docs/plan-json.md; only what the text
@@ -223,7 +224,7 @@ type planJSON struct {
 // their desired objects and with only the live object's ID.
 func (r Report) Sync() (*sync.Report, error) {
 	out := &sync.Report{Environment: r.Environment, Stack: r.Stack, Commit: r.Commit.Revision(),
-		Skipped: r.Skipped, Drift: r.Drift}
+		Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift}
 	if r.Record != nil {
 		rec := r.Record.Sync()
 		out.Record = &rec

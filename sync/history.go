@@ -26,6 +26,8 @@ const (
 	TriggerSchedule Trigger = "schedule"
 	TriggerWebhook  Trigger = "webhook"
 	TriggerRollback Trigger = "rollback"
+	// TriggerResume: the pass that follows lifting a pin.
+	TriggerResume Trigger = "resume"
 )
 
 // Outcome is how a recorded pass ended.
@@ -36,9 +38,14 @@ const (
 	// RolledBack: the deploy failed and the stack went back to its
 	// previous specs.
 	RolledBack Outcome = "failed and rolled back"
-	// Paused: the deploy failed and was left as it was (onFailure: pause),
-	// or was interrupted.
+	// Paused: the deploy failed and was left as it was (onFailure: pause).
 	Paused Outcome = "failed and paused"
+	// RollbackFailed: the deploy failed and so did its rollback: the
+	// stack is somewhere between the two commits.
+	RollbackFailed Outcome = "failed, rollback failed"
+	// Interrupted: the deploy was cut short (shutdown past its grace,
+	// Ctrl-C) before it converged or failed; nothing was rolled back.
+	Interrupted Outcome = "interrupted"
 	// Failed: nothing was applied — the commit did not render, or the
 	// engine refused the plan before anything changed.
 	Failed Outcome = "failed"

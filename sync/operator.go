@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	gosync "sync"
 	"time"
@@ -28,24 +27,16 @@ type OperatorOptions struct {
 	// MaxJitter delays each scheduled poll by up to this much, so
 	// operators started together don't poll in step (default 5s).
 	MaxJitter time.Duration
-	// OnPass is called after every pass, for metrics and notifications.
-	OnPass func(PassEvent)
-}
-
-// PassEvent is one finished pass, as metrics and notifications see it.
-type PassEvent struct {
-	Environment string
-	Stack       string
-	SelfHeal    environments.SelfHeal
-	Report      *Report // nil when the pass failed before it had one
-	Err         error
-	Took        time.Duration
+	// Observers are told of every finished pass, whatever started it
+	// (metrics, notifications, live events).
+	Observers []Observer
 }
 
 // Operator runs every environment's passes: on its schedule, on demand
 // (webhooks, the API), never two passes of one environment at once —
 // triggers during a pass coalesce into one follow-up — and independent
-// environments in parallel, bounded.
+// environments in parallel, bounded. Every trigger, rollbacks and resumes
+// included, goes through one queue per environment and one report.
 type Operator struct {
 	o   OperatorOptions
 	now func() time.Time
@@ -63,9 +54,10 @@ type Operator struct {
 	cancelPasses context.CancelFunc
 }
 
+// envState is what the loop knows of one environment.
 type envState struct {
 	running bool
-	pending *Options // the coalesced follow-up, if any
+	queue   []*job // what runs after the current job, in order
 	window  string
 	lastErr error
 	// failures in a row of automatic passes, and when to try again.
@@ -160,28 +152,5 @@ func (op *Operator) Reload(runner Runner) error {
 	if old != nil {
 		old.Stop()
 	}
-	return nil
-}
-
-// Trigger queues a pass of env (a webhook, the API). A pass already running
-// gets one follow-up, however many triggers arrive meanwhile. Outside its
-// sync windows an environment only syncs when a manual trigger forces it.
-func (op *Operator) Trigger(env string, t Trigger, force bool) error {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	cfg := op.runner.Config()
-	e, err := cfg.Environment(env)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrUnknownEnvironment, env)
-	}
-	if !(t == TriggerManual && force) {
-		if open, reason, err := windowState(e.SyncWindows, op.now()); err != nil {
-			return err
-		} else if !open {
-			op.envs[env].window = reason
-			return fmt.Errorf("environment %s is %s: sync with force to override", env, reason)
-		}
-	}
-	op.enqueueLocked(env, Options{Trigger: t, Force: force, Heal: t == TriggerManual || e.SelfHeal == environments.SelfHealHeal})
 	return nil
 }

@@ -1,10 +1,7 @@
 package sync
 
 import (
-	"context"
-	"errors"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -103,19 +100,24 @@ func (op *Operator) poll(g group, jitter time.Duration) {
 			}
 		}
 	}
+	var failed []PassEvent
 	op.mu.Lock()
-	defer op.mu.Unlock()
 	for _, e := range due {
 		tip := tips[e.Ref]
 		if err := failureOf(listErr, tip); err != nil {
 			op.failedLocked(e.Name, err)
-			if op.o.OnPass != nil {
-				op.o.OnPass(PassEvent{Environment: e.Name, Stack: e.Stack, SelfHeal: e.SelfHeal, Err: err, Took: time.Since(started)})
-			}
+			failed = append(failed, newPassEvent(e, TriggerSchedule, nil, err, time.Since(started)))
 			continue
 		}
 		rev := tip.Revision
-		op.enqueueLocked(e.Name, Options{Trigger: TriggerSchedule, Tip: &rev, Heal: e.SelfHeal == environments.SelfHealHeal})
+		o := Options{Trigger: TriggerSchedule, Tip: &rev, Heal: e.SelfHeal == environments.SelfHealHeal}
+		if err := op.enqueueLocked(e.Name, &job{kind: jobPass, o: o}); err != nil {
+			op.o.Log.Debug("pass not queued", "env", e.Name, "err", err)
+		}
+	}
+	op.mu.Unlock()
+	for _, ev := range failed {
+		op.notify(ev)
 	}
 }
 
@@ -142,178 +144,3 @@ func (op *Operator) failedLocked(env string, err error) {
 	op.o.Log.Warn("pass failed", "env", env, "err", err, "retry_in", backoff)
 }
 
-// enqueueLocked starts a pass of env, or folds o into the follow-up of the
-// pass already running; op.mu is held.
-func (op *Operator) enqueueLocked(env string, o Options) {
-	st := op.envs[env]
-	if st == nil || op.stopping {
-		return
-	}
-	if st.running {
-		if st.pending == nil {
-			st.pending = &o
-		} else {
-			st.pending.Force = st.pending.Force || o.Force
-			st.pending.Heal = st.pending.Heal || o.Heal
-			st.pending.Trigger = o.Trigger
-		}
-		// The follow-up fetches afresh: a tip seen now may be old by then.
-		st.pending.Tip = nil
-		return
-	}
-	st.running = true
-	op.inflight.Add(1)
-	go op.run(env, o)
-}
-
-// run executes passes of env until no follow-up is pending.
-func (op *Operator) run(env string, o Options) {
-	defer op.inflight.Done()
-	op.sem <- struct{}{}
-	defer func() { <-op.sem }()
-	for {
-		op.mu.Lock()
-		runner := op.runner
-		op.mu.Unlock()
-		started := time.Now()
-		rep, err := runner.Sync(op.passCtx, env, o)
-		took := time.Since(started)
-
-		op.mu.Lock()
-		st := op.envs[env]
-		if st != nil {
-			if err != nil && (rep == nil || rep.Record == nil) {
-				// Not a recorded deploy failure (those are quarantined): an
-				// error to retry, with backoff.
-				op.failedLocked(env, err)
-			} else {
-				st.lastErr, st.failures, st.nextRetry = err, 0, time.Time{}
-			}
-		}
-		if op.o.OnPass != nil {
-			ev := PassEvent{Environment: env, Report: rep, Err: err, Took: took}
-			if e, cerr := runner.Config().Environment(env); cerr == nil {
-				ev.Stack, ev.SelfHeal = e.Stack, e.SelfHeal
-			}
-			op.o.OnPass(ev)
-		}
-		if st == nil || st.pending == nil || op.stopping {
-			if st != nil {
-				st.running, st.pending = false, nil
-			}
-			op.mu.Unlock()
-			return
-		}
-		o, st.pending = *st.pending, nil
-		op.mu.Unlock()
-	}
-}
-
-// Environments lists the configured environments, sorted.
-func (op *Operator) Environments() []string {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	names := make([]string, 0, len(op.envs))
-	for n := range op.envs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Status is the runner's status of env plus what the loop knows.
-func (op *Operator) Status(ctx context.Context, env string) (*Status, error) {
-	op.mu.Lock()
-	runner, st := op.runner, op.envs[env]
-	op.mu.Unlock()
-	if st == nil {
-		return nil, ErrUnknownEnvironment
-	}
-	s, err := runner.Status(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	s.Window, s.Running, s.NextRetry = st.window, st.running, st.nextRetry
-	if st.lastErr != nil {
-		s.LastError = st.lastErr.Error()
-	}
-	return s, nil
-}
-
-func (op *Operator) current(env string) (Runner, error) {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	if op.envs[env] == nil {
-		return nil, ErrUnknownEnvironment
-	}
-	return op.runner, nil
-}
-
-// History returns env's records, oldest first.
-func (op *Operator) History(ctx context.Context, env string) ([]Record, error) {
-	r, err := op.current(env)
-	if err != nil {
-		return nil, err
-	}
-	return r.History(ctx, env)
-}
-
-// ErrBusy is returned when an environment's pass is running and the
-// request would need a pass of its own.
-var ErrBusy = errors.New("a pass of this environment is running; try again when it is done")
-
-// Rollback rolls env back and pins it (see Syncer.Rollback). It takes the
-// environment's turn like a pass: never two at once.
-func (op *Operator) Rollback(ctx context.Context, env, to string) (*Report, error) {
-	op.mu.Lock()
-	st, r := op.envs[env], op.runner
-	switch {
-	case st == nil:
-		op.mu.Unlock()
-		return nil, ErrUnknownEnvironment
-	case st.running:
-		op.mu.Unlock()
-		return nil, ErrBusy
-	}
-	st.running = true
-	op.inflight.Add(1)
-	op.mu.Unlock()
-	defer op.inflight.Done()
-
-	rep, err := r.Rollback(ctx, env, to)
-
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	st.running = false
-	if p := st.pending; p != nil && !op.stopping {
-		st.pending = nil
-		op.enqueueLocked(env, *p)
-	}
-	return rep, err
-}
-
-// Resume lifts env's pin.
-func (op *Operator) Resume(ctx context.Context, env string) error {
-	r, err := op.current(env)
-	if err != nil {
-		return err
-	}
-	return r.Resume(ctx, env)
-}
-
-// Ready reports whether every cluster answers.
-func (op *Operator) Ready(ctx context.Context) error {
-	op.mu.Lock()
-	r := op.runner
-	op.mu.Unlock()
-	return r.Ready(ctx)
-}
-
-// Config is the configuration in force.
-func (op *Operator) Config() *environments.Config {
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	return op.runner.Config()
-}

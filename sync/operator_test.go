@@ -27,6 +27,7 @@ type fakeRunner struct {
 	maxRunning  int
 	interrupted []string
 	failures    []string // RecordFailure calls: "env: error"
+	panics      map[string]bool
 }
 
 func newFakeRunner(t *testing.T, envs map[string]*environments.EnvironmentSpec) *fakeRunner {
@@ -52,7 +53,7 @@ func newFakeRunner(t *testing.T, envs map[string]*environments.EnvironmentSpec) 
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return &fakeRunner{cfg: cfg, listings: map[string]int{}, hold: map[string]chan struct{}{}}
+	return &fakeRunner{cfg: cfg, listings: map[string]int{}, hold: map[string]chan struct{}{}, panics: map[string]bool{}}
 }
 
 func (f *fakeRunner) Config() *environments.Config { return f.cfg }
@@ -76,6 +77,11 @@ func (f *fakeRunner) Sync(ctx context.Context, env string, o Options) (*Report, 
 	f.syncs = append(f.syncs, fmt.Sprintf("%s %s", env, o.Trigger))
 	f.running++
 	f.maxRunning = max(f.maxRunning, f.running)
+	if f.panics[env] {
+		f.running--
+		f.mu.Unlock()
+		panic("boom in " + env)
+	}
 	hold := f.hold[env]
 	f.mu.Unlock()
 	defer func() {
@@ -93,15 +99,24 @@ func (f *fakeRunner) Sync(ctx context.Context, env string, o Options) (*Report, 
 			return nil, ctx.Err()
 		}
 	}
-	return &Report{Environment: env, Skipped: "no changes"}, nil
+	return &Report{Environment: env, Skip: SkipNoChanges, SkipMessage: "no changes"}, nil
 }
 
 func (f *fakeRunner) Status(context.Context, string) (*Status, error)   { return &Status{}, nil }
 func (f *fakeRunner) History(context.Context, string) ([]Record, error) { return nil, nil }
-func (f *fakeRunner) Rollback(context.Context, string, string) (*Report, error) {
-	return nil, errors.New("not in these tests")
+func (f *fakeRunner) Rollback(_ context.Context, env, to string) (*Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.syncs = append(f.syncs, fmt.Sprintf("%s rollback %s", env, to))
+	rec := Record{Environment: env, Commit: Revision{SHA: to}, Trigger: TriggerRollback, Outcome: Succeeded}
+	return &Report{Environment: env, Commit: rec.Commit, Record: &rec}, nil
 }
-func (f *fakeRunner) Resume(context.Context, string) error { return nil }
+func (f *fakeRunner) Resume(_ context.Context, env string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.syncs = append(f.syncs, env+" resume")
+	return nil
+}
 func (f *fakeRunner) RecordFailure(_ context.Context, env string, err error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -263,7 +278,7 @@ func TestOperatorBacksOffAfterErrors(t *testing.T) {
 		f.tipsErr = errors.New("dial tcp: connection refused")
 		var events []PassEvent
 		o := noJitter
-		o.OnPass = func(e PassEvent) { events = append(events, e) }
+		o.Observers = []Observer{ObserverFunc(func(e PassEvent) { events = append(events, e) })}
 		op := NewOperator(f, o)
 		stop := start(t, op)
 		time.Sleep(100 * time.Second)
@@ -303,7 +318,7 @@ func TestOperatorShutdownLetsPassesFinishWithinGrace(t *testing.T) {
 		var finished []string
 		o := noJitter
 		o.Grace = 10 * time.Second
-		o.OnPass = func(e PassEvent) { finished = append(finished, e.Environment) }
+		o.Observers = []Observer{ObserverFunc(func(e PassEvent) { finished = append(finished, e.Environment) })}
 		stop := start(t, NewOperator(f, o))
 		synctest.Wait()
 		go func() {

@@ -41,15 +41,40 @@ type Report struct {
 	Stack       string
 	Commit      Revision
 	Plan        diff.Plan
-	// Skipped says why nothing was applied, when nothing was: "pinned at
-	// …", "commit … is quarantined", "no changes".
-	Skipped string
+	// Skip says why nothing was applied, when nothing was; SkipMessage
+	// says it to people.
+	Skip        Skip
+	SkipMessage string
 	// Drift: Git did not move since the last deploy, yet the plan has
 	// changes — the live stack was changed by hand.
 	Drift bool
 	// Record is what the pass added to the history, if anything.
 	Record *Record
 	Result *apply.Result
+}
+
+// Skip is why a pass applied nothing.
+type Skip string
+
+const (
+	// SkipNone: the pass applied its plan (or failed trying).
+	SkipNone Skip = ""
+	// SkipPinned: an automatic pass of a pinned environment.
+	SkipPinned Skip = "pinned"
+	// SkipQuarantined: the commit's deploy failed before; it is not
+	// applied again unless forced.
+	SkipQuarantined Skip = "quarantined"
+	// SkipNoChanges: the live stack matches the commit.
+	SkipNoChanges Skip = "no-changes"
+	// SkipDrift: the live stack drifted from the deployed commit and
+	// selfHeal does not heal it.
+	SkipDrift Skip = "drift"
+)
+
+// skip marks rep as skipped for k, with msg for people.
+func (rep *Report) skip(k Skip, msg string) *Report {
+	rep.Skip, rep.SkipMessage = k, msg
+	return rep
 }
 
 // Sync runs one pass for env: fetch the branch tip, render it, diff it with
@@ -68,9 +93,8 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 	rep := &Report{Environment: e.Name, Stack: e.Stack}
 	if pin != nil {
 		if o.Trigger != TriggerManual {
-			rep.Skipped = fmt.Sprintf("pinned at %s since %s (%s): run `flotilla resume` or an explicit `flotilla sync`",
-				shortSHA(pin.SHA), pin.Since.UTC().Format("2006-01-02 15:04"), pin.Reason)
-			return rep, nil
+			return rep.skip(SkipPinned, fmt.Sprintf("pinned at %s since %s (%s): run `flotilla resume` or an explicit `flotilla sync`",
+				shortSHA(pin.SHA), pin.Since.UTC().Format("2006-01-02 15:04"), pin.Reason)), nil
 		}
 		if !o.DryRun {
 			if err := hist.ClearPin(ctx, e.Stack); err != nil {
@@ -92,9 +116,8 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		return nil, err
 	}
 	if failed, ok := Quarantined(records, rev.SHA); ok && !o.Force {
-		rep.Skipped = fmt.Sprintf("commit %s is quarantined: its deploy at %s %s; push a new commit or sync with --force",
-			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)
-		return rep, nil
+		return rep.skip(SkipQuarantined, fmt.Sprintf("commit %s is quarantined: its deploy at %s %s; push a new commit or sync with --force",
+			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)), nil
 	}
 	return s.pass(ctx, e, d, hist, records, rev, o, rep)
 }
@@ -144,11 +167,10 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep, nil
 	}
 	if rep.Drift && !o.Heal && o.Trigger != TriggerManual {
-		rep.Skipped = "drift: the live stack differs from the deployed commit (selfHeal is not heal)"
-		return rep, nil
+		return rep.skip(SkipDrift, "drift: the live stack differs from the deployed commit (selfHeal is not heal)"), nil
 	}
 	if !rep.Plan.HasChanges() {
-		rep.Skipped = "no changes"
+		rep.skip(SkipNoChanges, "no changes")
 		if last == nil || last.Commit.SHA != rev.SHA || last.Failed() {
 			// A new commit that changes nothing on the swarm is still what
 			// the environment now runs.
@@ -164,14 +186,24 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 	if err == nil {
 		return record(Succeeded, rep.Plan, nil)
 	}
-	var fe *apply.FailedError
-	switch {
-	case errors.As(err, &fe) && fe.RollbackErr == nil && !fe.Paused && !fe.Interrupted:
-		return record(RolledBack, rep.Plan, err)
-	case errors.As(err, &fe):
-		return record(Paused, rep.Plan, err)
+	return record(outcomeOf(err), rep.Plan, err)
+}
+
+// outcomeOf is the history's word for how apply.Run failed.
+func outcomeOf(err error) Outcome {
+	fe, ok := errors.AsType[*apply.FailedError](err)
+	if !ok {
+		return Failed
 	}
-	return record(Failed, rep.Plan, err)
+	switch fe.Kind {
+	case apply.FailureRolledBack:
+		return RolledBack
+	case apply.FailureRollbackFailed:
+		return RollbackFailed
+	case apply.FailureInterrupted:
+		return Interrupted
+	}
+	return Paused
 }
 
 // render loads the stack files of e at rev, straight from the commit tree,

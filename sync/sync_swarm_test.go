@@ -46,8 +46,8 @@ func TestBranchesDeployTheirOwnStacks(t *testing.T) {
 				t.Errorf("dev's record of the new commit: %+v", rep.Record)
 			}
 		default:
-			if rep.Record != nil || rep.Skipped != "no changes" {
-				t.Errorf("%s recorded %+v / skipped %q after a commit to dev", env, rep.Record, rep.Skipped)
+			if rep.Record != nil || rep.Skip != sync.SkipNoChanges {
+				t.Errorf("%s recorded %+v / skipped %q after a commit to dev", env, rep.Record, rep.Skip)
 			}
 			if v := f.service(env).Version.Index; v != before[env] {
 				t.Errorf("%s's service was written (version %d → %d) by a commit to dev", env, before[env], v)
@@ -89,8 +89,8 @@ func TestFailedCommitIsRolledBackAndQuarantined(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sync %d after the failure: %v", i, err)
 		}
-		if rep.Record != nil || !strings.Contains(rep.Skipped, "quarantined") {
-			t.Errorf("sync %d after the failure: record %+v, skipped %q; want the commit quarantined", i, rep.Record, rep.Skipped)
+		if rep.Record != nil || rep.Skip != sync.SkipQuarantined {
+			t.Errorf("sync %d after the failure: record %+v, skipped %q; want the commit quarantined", i, rep.Record, rep.Skip)
 		}
 	}
 	if v := f.service("dev").Version.Index; v != version {
@@ -148,8 +148,8 @@ func TestRollbackPinsAndResumeUnpins(t *testing.T) {
 	}
 
 	rep, err = s.Sync(t.Context(), "prod", scheduled)
-	if err != nil || !strings.Contains(rep.Skipped, "pinned") {
-		t.Errorf("automatic sync of a pinned environment: skipped %q, %v", rep.Skipped, err)
+	if err != nil || rep.Skip != sync.SkipPinned {
+		t.Errorf("automatic sync of a pinned environment: skipped %q, %v", rep.Skip, err)
 	}
 	if got := f.color("prod"); got != "prod-1" {
 		t.Errorf("the pin did not hold: prod runs COLOR=%s", got)

@@ -93,8 +93,8 @@ func printReport(w io.Writer, rep *sync.Report, color bool) {
 	if rep.Commit.SHA != "" {
 		fmt.Fprintf(w, "Environment %s at %s %q (%s)\n", rep.Environment, rep.Commit.Short(), rep.Commit.Subject, rep.Commit.Author())
 	}
-	if rep.Skipped != "" && !rep.Plan.HasChanges() && rep.Plan.Stack == "" {
-		fmt.Fprintf(w, "Nothing applied: %s\n", rep.Skipped)
+	if rep.Skip != sync.SkipNone && !rep.Plan.HasChanges() && rep.Plan.Stack == "" {
+		fmt.Fprintf(w, "Nothing applied: %s\n", rep.SkipMessage)
 		return
 	}
 	if rep.Plan.Stack != "" {

@@ -95,7 +95,7 @@ func (f *fakeOp) History(_ context.Context, env string) ([]sync.Record, error) {
 
 func (f *fakeOp) Trigger(env string, t sync.Trigger, force bool) error {
 	if env == "prod" {
-		return fmt.Errorf("syncing prod: %w", sync.ErrBusy)
+		return &sync.WindowError{Environment: "prod", Reason: "in deny window"}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -129,8 +129,8 @@ func TestRemoteSyncQueues(t *testing.T) {
 		t.Errorf("sync --dry-run --server: %v, want the no-dry-run error", err)
 	}
 	_, err = cli(t, "sync", "--server", url, "--token-file", token, "prod")
-	if err == nil || err.Error() != "the operator at "+url+" refused: syncing prod: "+sync.ErrBusy.Error()+" (409 Conflict)" {
-		t.Errorf("sync of a busy environment: %v", err)
+	if err == nil || err.Error() != "the operator at "+url+" refused: environment prod is in deny window: sync with force to override (409 Conflict)" {
+		t.Errorf("sync of an environment in a deny window: %v", err)
 	}
 
 	want := []trigger{{"dev", sync.TriggerManual, true}, {"dev", sync.TriggerManual, false}}

@@ -59,24 +59,8 @@ one is rejected and the old one kept).`,
 				}
 				return s
 			}
-			reporter := server.NewReporter(metrics, notifier)
-			onPass := func(ev sync.PassEvent) {
-				if ev.Report != nil && ev.Report.Drift && ev.SelfHeal == environments.SelfHealOff {
-					ev.Report.Drift = false // selfHeal: off ignores drift, in metrics and notifications too
-				}
-				reporter.Pass(ev.Environment, ev.Stack, ev.Report, ev.Err, ev.Took)
-				if rep := ev.Report; rep != nil {
-					// The branch tip is quarantined from its failed deploy until
-					// a new commit (or a forced sync) deploys.
-					switch {
-					case rep.Record != nil:
-						metrics.SetQuarantined(ev.Environment, btoi(rep.Record.Failed()))
-					case strings.Contains(rep.Skipped, "quarantined"):
-						metrics.SetQuarantined(ev.Environment, 1)
-					}
-				}
-			}
-			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, OnPass: onPass})
+			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel,
+				Observers: []sync.Observer{server.NewReporter(metrics, notifier)}})
 
 			var wg gosync.WaitGroup
 			serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
@@ -132,9 +116,3 @@ func resultOf(err error) string {
 	return "ok"
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

@@ -1,0 +1,152 @@
+package sync
+
+import (
+	"fmt"
+	gosync "sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/environments"
+)
+
+// events collects what the observers are told.
+type events struct {
+	mu  gosync.Mutex
+	all []PassEvent
+}
+
+func (e *events) PassFinished(ev PassEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) triggers() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.all {
+		out = append(out, fmt.Sprintf("%s %s", ev.Environment, ev.Trigger))
+	}
+	return out
+}
+
+// A rollback asked for over the API once bypassed the queue, and with it
+// the metrics and notifications: it must be reported like any pass.
+func TestOperatorReportsRollbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
+		ev := &events{}
+		o := noJitter
+		o.Observers = []Observer{ev}
+		op := NewOperator(f, o)
+		stop := start(t, op)
+		synctest.Wait()
+		rep, err := op.Rollback(t.Context(), "prod", "c32cb0a")
+		if err != nil || rep.Record == nil || rep.Record.Trigger != TriggerRollback {
+			t.Fatalf("Rollback: %+v, %v", rep, err)
+		}
+		synctest.Wait()
+		if got := fmt.Sprint(ev.triggers()); got != "[prod schedule prod rollback]" {
+			t.Errorf("observed %s, want the start-up pass and the rollback", got)
+		}
+		ev.mu.Lock()
+		last := ev.all[len(ev.all)-1]
+		ev.mu.Unlock()
+		if last.Report != rep || last.Quarantine != QuarantineClear {
+			t.Errorf("rollback event %+v: want its report and a clear quarantine", last)
+		}
+		stop()
+	})
+}
+
+// A rollback during a pass waits its turn instead of being refused, and
+// never runs beside the pass.
+func TestOperatorRollbackWaitsForThePass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
+		f.hold["prod"] = make(chan struct{})
+		op := NewOperator(f, noJitter)
+		stop := start(t, op)
+		synctest.Wait()
+		done := make(chan error)
+		go func() {
+			_, err := op.Rollback(t.Context(), "prod", "c32cb0a")
+			done <- err
+		}()
+		synctest.Wait()
+		if _, syncs := f.counts(); fmt.Sprint(syncs) != "[prod schedule]" {
+			t.Fatalf("passes %v while the first holds: the rollback must wait", syncs)
+		}
+		time.Sleep(time.Second)
+		close(f.hold["prod"])
+		if err := <-done; err != nil {
+			t.Fatalf("Rollback: %v", err)
+		}
+		if _, syncs := f.counts(); fmt.Sprint(syncs) != "[prod schedule prod rollback c32cb0a]" {
+			t.Errorf("passes %v, want the rollback after the pass", syncs)
+		}
+		if f.maxRunning != 1 {
+			t.Errorf("%d jobs of one environment ran at once", f.maxRunning)
+		}
+		stop()
+	})
+}
+
+// Resume lifts the pin in the environment's turn, then syncs from the tip.
+func TestOperatorResumeSyncs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
+		ev := &events{}
+		o := noJitter
+		o.Observers = []Observer{ev}
+		op := NewOperator(f, o)
+		stop := start(t, op)
+		synctest.Wait()
+		if err := op.Resume(t.Context(), "prod"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if _, syncs := f.counts(); fmt.Sprint(syncs) != "[prod schedule prod resume prod resume]" {
+			t.Errorf("runner calls %v, want the pin lifted then a pass triggered by the resume", syncs)
+		}
+		if got := fmt.Sprint(ev.triggers()); got != "[prod schedule prod resume]" {
+			t.Errorf("observed %s, want the resume's pass reported once", got)
+		}
+		stop()
+	})
+}
+
+// A panic in one pass is that pass's failure: it is reported, the
+// environment backs off, and the operator goes on with the others.
+func TestOperatorSurvivesAPanickingPass(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{
+			"bad":  {Repo: "shop", Schedule: "@every 1m"},
+			"good": {Repo: "shop", Schedule: "@every 1m"},
+		})
+		f.panics["bad"] = true
+		ev := &events{}
+		o := noJitter
+		o.Observers = []Observer{ev}
+		op := NewOperator(f, o)
+		stop := start(t, op)
+		time.Sleep(90 * time.Second)
+		synctest.Wait()
+		st, err := op.Status(t.Context(), "bad")
+		if err != nil || st.LastError != "pass of bad panicked: boom in bad" || st.NextRetry.IsZero() {
+			t.Errorf("status of the panicking environment: %+v, %v", st, err)
+		}
+		good := 0
+		for _, e := range ev.all {
+			if e.Environment == "good" && e.Err == nil {
+				good++
+			}
+		}
+		if good != 2 {
+			t.Errorf("%d passes of the healthy environment in 90s of a 1m schedule, want 2", good)
+		}
+		stop()
+	})
+}
