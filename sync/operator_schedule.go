@@ -143,4 +143,3 @@ func (op *Operator) failedLocked(env string, err error) {
 	st.nextRetry = op.now().Add(backoff)
 	op.o.Log.Warn("pass failed", "env", env, "err", err, "retry_in", backoff)
 }
-

@@ -115,4 +115,3 @@ func resultOf(err error) string {
 	}
 	return "ok"
 }
-
