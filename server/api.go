@@ -81,7 +81,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 				out[i] = EnvironmentSummary{Name: name, Errors: []string{err.Error()}}
 				return
 			}
-			out[i] = statusOf(st).Summary()
+			out[i] = StatusOf(st).Summary()
 		})
 	}
 	wg.Wait()
@@ -94,7 +94,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request, env string) {
 		writeError(w, code(err, http.StatusInternalServerError), err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, statusOf(st))
+	writeJSON(w, http.StatusOK, StatusOf(st))
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request, env string) {
@@ -105,7 +105,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, env string) {
 	}
 	out := make([]Record, 0, len(records))
 	for i := range records {
-		out = append(out, *recordOf(&records[i]))
+		out = append(out, *RecordOf(&records[i]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"environment": env, "records": out})
 }
@@ -157,7 +157,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, env string) {
 	s.log.Info("rollback requested over the API", "env", env, "to", req.To)
 	// A client that hangs up must not interrupt a deploy half-way.
 	rep, err := s.op.Rollback(context.WithoutCancel(r.Context()), env, req.To)
-	out, jerr := reportOf(rep)
+	out, jerr := ReportOf(rep)
 	if jerr != nil {
 		writeError(w, http.StatusInternalServerError, "encoding the rollback's plan: "+jerr.Error())
 		return

@@ -50,7 +50,7 @@ func TestAPIReads(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &list); err != nil {
 		t.Fatal(err)
 	}
-	deployed := commitOf(deployedRev)
+	deployed := CommitOf(deployedRev)
 	want := []EnvironmentSummary{
 		{Name: "prod", Errors: []string{"cluster unreachable"}},
 		{Name: "review", Stack: "shop-review", Ref: "refs/heads/main", Pinned: true},

@@ -52,7 +52,7 @@ func (in *inbox) got(path string) []string {
 	return append([]string(nil), in.bodies[path]...)
 }
 
-var quarantine = Event{Kind: CommitQuarantined, Environment: "staging", Stack: "shop-staging", Commit: commitOf(tipRev),
+var quarantine = Event{Kind: CommitQuarantined, Environment: "staging", Stack: "shop-staging", Commit: CommitOf(tipRev),
 	Message: "commit 9a8b7c6 is quarantined: <api> did not converge", Time: testTime}
 
 func TestNotifyDeliversToWebhookAndSlack(t *testing.T) {
@@ -63,8 +63,8 @@ func TestNotifyDeliversToWebhookAndSlack(t *testing.T) {
 	}
 	logs := &logBuffer{}
 	n := NewNotifier(t.Context(), list, nil, NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(logs, nil)))
-	succeeded := Event{Kind: DeploySucceeded, Environment: "staging", Stack: "shop-staging", Commit: commitOf(deployedRev), Time: testTime}
-	rolledBack := Event{Kind: RolledBack, Environment: "prod", Stack: "shop-prod", Commit: commitOf(tipRev), Message: "api did not converge", Time: testTime}
+	succeeded := Event{Kind: DeploySucceeded, Environment: "staging", Stack: "shop-staging", Commit: CommitOf(deployedRev), Time: testTime}
+	rolledBack := Event{Kind: RolledBack, Environment: "prod", Stack: "shop-prod", Commit: CommitOf(tipRev), Message: "api did not converge", Time: testTime}
 	n.Notify(succeeded)
 	n.Notify(rolledBack)
 	n.Notify(quarantine)

@@ -62,7 +62,7 @@ func (r *Reporter) PassFinished(pe sync.PassEvent) {
 		r.metrics.SetDrift(env, 0)
 	}
 
-	ev := Event{Environment: env, Stack: stack, Commit: commitOf(rep.Commit), Time: r.now()}
+	ev := Event{Environment: env, Stack: stack, Commit: CommitOf(rep.Commit), Time: r.now()}
 	if r.newDrift(env, rep.Drift, drifted) {
 		e := ev
 		e.Kind = DriftDetected

@@ -27,7 +27,8 @@ type Commit struct {
 	Message     string    `json:"message,omitempty"`
 }
 
-func commitOf(r sync.Revision) Commit {
+// CommitOf is r on the wire.
+func CommitOf(r sync.Revision) Commit {
 	return Commit{SHA: r.SHA, Ref: r.Ref, Branch: r.Branch, Subject: r.Subject, Author: r.AuthorName,
 		AuthorEmail: r.AuthorEmail, Date: r.Date, Message: r.Message}
 }
@@ -57,11 +58,12 @@ type Record struct {
 	LastGood    string       `json:"lastGood,omitempty"`
 }
 
-func recordOf(r *sync.Record) *Record {
+// RecordOf is r on the wire.
+func RecordOf(r *sync.Record) *Record {
 	if r == nil {
 		return nil
 	}
-	return &Record{Seq: r.Seq, Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
+	return &Record{Seq: r.Seq, Environment: r.Environment, Stack: r.Stack, Commit: CommitOf(r.Commit),
 		Trigger: r.Trigger, Plan: r.Plan, Changes: r.Changes, Outcome: r.Outcome, Error: r.Error,
 		Started: r.Started, Finished: r.Finished, LastGood: r.LastGood}
 }
@@ -122,13 +124,14 @@ type EnvironmentStatus struct {
 	NextRetry time.Time `json:"nextRetry,omitzero"`
 }
 
-func statusOf(s *sync.Status) EnvironmentStatus {
-	out := EnvironmentStatus{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, Deployed: recordOf(s.Deployed),
-		Last: recordOf(s.Last), GitMoved: s.GitMoved, TipQuarantined: s.TipQuarantined, Pin: s.Pin,
+// StatusOf is s on the wire.
+func StatusOf(s *sync.Status) EnvironmentStatus {
+	out := EnvironmentStatus{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, Deployed: RecordOf(s.Deployed),
+		Last: RecordOf(s.Last), GitMoved: s.GitMoved, TipQuarantined: s.TipQuarantined, Pin: s.Pin,
 		Drift: []Change{}, Errors: s.Errors, Window: s.Window, Running: s.Running, LastError: s.LastError,
 		NextRetry: s.NextRetry}
 	if s.Tip != nil {
-		c := commitOf(*s.Tip)
+		c := CommitOf(*s.Tip)
 		out.Tip = &c
 	}
 	for _, c := range s.Drift {
@@ -189,7 +192,8 @@ type Report struct {
 	Record      *Record         `json:"record,omitempty"`
 }
 
-func reportOf(r *sync.Report) (*Report, error) {
+// ReportOf is r on the wire; its plan takes the schema of docs/plan-json.md.
+func ReportOf(r *sync.Report) (*Report, error) {
 	if r == nil {
 		return nil, nil
 	}
@@ -197,8 +201,8 @@ func reportOf(r *sync.Report) (*Report, error) {
 	if err := r.Plan.WriteJSON(&plan); err != nil {
 		return nil, err
 	}
-	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: commitOf(r.Commit),
-		Plan: bytes.TrimSpace(plan.Bytes()), Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Record: recordOf(r.Record)}, nil
+	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: CommitOf(r.Commit),
+		Plan: bytes.TrimSpace(plan.Bytes()), Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Record: RecordOf(r.Record)}, nil
 }
 
 // planJSON reads back the plan of docs/plan-json.md; only what the text

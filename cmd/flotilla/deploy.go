@@ -18,7 +18,6 @@ func newDeployCmd(g *globals) *cobra.Command {
 		prune        bool
 		detach       bool
 		dryRun       bool
-		noColor      bool
 		resolveImage string
 		onFailure    string
 		timeout      time.Duration
@@ -50,7 +49,7 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 				return err
 			}
 			defer d.Close()
-			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: !noColor && isTerminal(g.stdout)}); err != nil {
+			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}
 			if dryRun || !plan.HasChanges() {
@@ -82,7 +81,6 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 	f.BoolVar(&prune, "prune", false, "remove services, networks, secrets and configs the stack files no longer name")
 	f.BoolVarP(&detach, "detach", "d", false, "send the changes and exit without waiting for convergence")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
-	f.BoolVar(&noColor, "no-color", false, "never colour the plan (it is coloured only on a terminal)")
 	f.StringVar(&resolveImage, "resolve-image", string(apply.ResolveChanged),
 		"query the registry for image digests: always, changed (when the image reference changed) or never")
 	f.StringVar(&onFailure, "on-failure", string(apply.Rollback), "when a service fails: rollback or pause")

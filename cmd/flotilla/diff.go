@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -13,8 +12,7 @@ import (
 func newDiffCmd(g *globals) *cobra.Command {
 	var (
 		sf       stackFlags
-		output   string
-		noColor  bool
+		out      outputFlag
 		exitCode bool
 	)
 	cmd := &cobra.Command{
@@ -26,8 +24,8 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 2 when there are, and 1 on error (like terraform plan -detailed-exitcode).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			if err := out.check(); err != nil {
+				return err
 			}
 			d, plan, err := sf.plan(cmd.Context(), g, args[0])
 			if err != nil {
@@ -39,11 +37,10 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				return err
 			}
 			defer d.Close()
-			if output == "json" {
+			if out.json() {
 				err = plan.WriteJSON(g.stdout)
 			} else {
-				color := !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(g.stdout)
-				err = plan.WriteText(g.stdout, diff.TextOptions{Color: color})
+				err = plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)})
 			}
 			if err != nil {
 				return fmt.Errorf("writing plan: %w", err)
@@ -56,8 +53,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 	}
 	sf.register(cmd.Flags())
 	f := cmd.Flags()
-	f.StringVarP(&output, "output", "o", "text", "plan format: text or json (schema: docs/plan-json.md)")
-	f.BoolVar(&noColor, "no-color", false, "never colour the plan (it is coloured only on a terminal, and not when NO_COLOR is set)")
+	out.register(f, "plan (json: docs/plan-json.md)")
 	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when there are changes, 0 when none, 1 on error")
 	return cmd
 }

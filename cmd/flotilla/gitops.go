@@ -1,12 +1,13 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	gosync "sync"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/server"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
 
@@ -39,16 +41,36 @@ func (c *configFlag) syncer(g *globals) (*sync.Syncer, error) {
 	return sync.New(cfg, g.logger()), nil
 }
 
+// gitopsFlags choose where a GitOps command acts: --config (locally) or
+// --server (a running operator).
+type gitopsFlags struct {
+	cf configFlag
+	sf serverFlag
+}
+
+func (f *gitopsFlags) register(fs *pflag.FlagSet) {
+	f.cf.register(fs)
+	f.sf.register(fs)
+}
+
+// open returns the backend the flags name; the caller closes it.
+func (f *gitopsFlags) open(cmd *cobra.Command, g *globals) (backend, error) {
+	remote, err := f.sf.remote(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return openBackend(g, &f.cf, &f.sf, remote)
+}
+
 func newSyncCmd(g *globals) *cobra.Command {
 	var (
-		cf      configFlag
-		sf      serverFlag
-		dryRun  bool
-		force   bool
-		noColor bool
+		gf     gitopsFlags
+		out    outputFlag
+		dryRun bool
+		force  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "sync ENV [--config F | --server URL] [--dry-run] [--force]",
+		Use:   "sync ENV [--config F | --server URL] [--dry-run] [--force] [-o text|json]",
 		Short: "Run one pass for an environment: fetch its branch, render, diff, apply, record",
 		Long: `Run one reconcile pass for ENV and print the plan and the result. An explicit
 sync lifts a pin left by 'flotilla rollback'. A commit whose deploy failed is
@@ -58,36 +80,51 @@ With --server, the running operator queues the pass and the command returns
 at once; 'flotilla status --server URL ENV' shows how it went.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if remote, err := sf.remote(cmd); err != nil || remote {
-				if err == nil && dryRun {
-					err = errors.New("--dry-run works locally only: the operator's API has no dry run (use 'flotilla diff', or 'flotilla sync --dry-run --config F')")
-				}
-				if err != nil {
-					return err
-				}
-				return sf.sync(cmd.Context(), g, args[0], force)
+			if err := out.check(); err != nil {
+				return err
 			}
-			s, err := cf.syncer(g)
+			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			prog := newProgress(g.stdout)
-			rep, err := s.Sync(cmd.Context(), args[0], sync.Options{Trigger: sync.TriggerManual, DryRun: dryRun, Force: force, Progress: prog.update})
-			printReport(g.stdout, rep, !noColor && isTerminal(g.stdout))
+			defer b.Close()
+			o := sync.Options{Trigger: sync.TriggerManual, DryRun: dryRun, Force: force}
+			if !out.json() {
+				o.Progress = newProgress(g.stdout).update
+			}
+			res, err := b.Sync(cmd.Context(), args[0], o)
+			switch {
+			case out.json() && res.Queued != nil:
+				return errors.Join(err, writeJSON(g.stdout, res.Queued))
+			case out.json() && res.Report != nil:
+				return errors.Join(err, writeJSON(g.stdout, res.Report))
+			case res.Queued != nil:
+				how := ""
+				if force {
+					how = " (forced)"
+				}
+				fmt.Fprintf(g.stdout, "Sync of %s queued%s; watch it with 'flotilla status --server %s %s'.\n", args[0], how, gf.sf.url, args[0])
+			case res.Report != nil:
+				printReport(g.stdout, res.Report, g.color(g.stdout))
+			}
 			return err
 		},
 	}
-	cf.register(cmd.Flags())
-	sf.register(cmd.Flags())
+	gf.register(cmd.Flags())
+	out.register(cmd.Flags(), "report")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
 	cmd.Flags().BoolVar(&force, "force", false, "apply the branch tip even if its deploy failed before")
-	cmd.Flags().BoolVar(&noColor, "no-color", false, "never colour the plan")
 	return cmd
 }
 
-func printReport(w io.Writer, rep *sync.Report, color bool) {
-	if rep == nil {
+// printReport prints a pass's report for people.
+func printReport(w io.Writer, wire *server.Report, color bool) {
+	if wire == nil {
+		return
+	}
+	rep, err := wire.Sync()
+	if err != nil {
+		fmt.Fprintf(w, "(the report's plan could not be read: %v)\n", err)
 		return
 	}
 	if rep.Commit.SHA != "" {
@@ -114,45 +151,37 @@ func printReport(w io.Writer, rep *sync.Report, color bool) {
 
 func newHistoryCmd(g *globals) *cobra.Command {
 	var (
-		cf     configFlag
-		sf     serverFlag
-		n      int
-		output string
+		gf  gitopsFlags
+		out outputFlag
+		n   int
 	)
 	cmd := &cobra.Command{
-		Use:   "history ENV [--config F | --server URL] [-n N] [--output text|json]",
+		Use:   "history ENV [--config F | --server URL] [-n N] [-o text|json]",
 		Short: "Show an environment's deploy history, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			if err := out.check(); err != nil {
+				return err
 			}
-			if remote, err := sf.remote(cmd); err != nil || remote {
-				if err != nil {
-					return err
-				}
-				return sf.history(cmd.Context(), g, args[0], n, output)
-			}
-			s, err := cf.syncer(g)
+			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			records, err := s.History(cmd.Context(), args[0])
+			defer b.Close()
+			records, err := b.History(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			out := newestFirst(records, n)
-			if output == "json" {
-				return writeJSON(g.stdout, out)
+			records = newestFirst(records, n)
+			if out.json() {
+				return writeJSON(g.stdout, records)
 			}
-			return writeHistory(g.stdout, out)
+			return writeHistory(g.stdout, records)
 		},
 	}
-	cf.register(cmd.Flags())
-	sf.register(cmd.Flags())
+	gf.register(cmd.Flags())
+	out.register(cmd.Flags(), "history")
 	cmd.Flags().IntVarP(&n, "number", "n", 20, "show at most N records (0: all)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
 
@@ -166,20 +195,14 @@ func newestFirst[R any](records []R, n int) []R {
 	return out
 }
 
-func writeHistory(w io.Writer, records []sync.Record) error {
+func writeHistory(w io.Writer, records []server.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
 	for _, r := range records {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
-			r.Commit.Short(), r.Commit.AuthorName, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
+			r.Commit.Short(), r.Commit.Author, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
 	}
 	return tw.Flush()
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // clip shortens s to n characters (not bytes: commit subjects are UTF-8).
@@ -193,12 +216,12 @@ func clip(s string, n int) string {
 
 func newRollbackCmd(g *globals) *cobra.Command {
 	var (
-		cf configFlag
-		sf serverFlag
-		to string
+		gf  gitopsFlags
+		out outputFlag
+		to  string
 	)
 	cmd := &cobra.Command{
-		Use:   "rollback ENV [--config F | --server URL] [--to SHA]",
+		Use:   "rollback ENV [--config F | --server URL] [--to SHA] [-o text|json]",
 		Short: "Deploy an earlier commit that deployed successfully, and pin the environment there",
 		Long: `Render an earlier commit of ENV that deployed successfully (by default the last
 good one before the current), apply it, record it, and pin ENV there: automatic
@@ -207,117 +230,121 @@ commit that never deployed successfully is refused. With --server, the running
 operator rolls back and the command waits until the deploy has converged.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if remote, err := sf.remote(cmd); err != nil || remote {
-				if err != nil {
-					return err
-				}
-				return sf.rollback(cmd.Context(), g, args[0], to)
+			if err := out.check(); err != nil {
+				return err
 			}
-			s, err := cf.syncer(g)
+			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			rep, err := s.Rollback(cmd.Context(), args[0], to)
-			printReport(g.stdout, rep, isTerminal(g.stdout))
+			defer b.Close()
+			rep, err := b.Rollback(cmd.Context(), args[0], to)
+			if out.json() {
+				if rep != nil {
+					return errors.Join(err, writeJSON(g.stdout, rep))
+				}
+				return err
+			}
+			printReport(g.stdout, rep, g.color(g.stdout))
 			if err == nil {
 				fmt.Fprintf(g.stdout, "Pinned %s at %s; 'flotilla resume %s' lets automatic syncs continue.\n", args[0], rep.Commit.Short(), args[0])
 			}
 			return err
 		},
 	}
-	cf.register(cmd.Flags())
-	sf.register(cmd.Flags())
+	gf.register(cmd.Flags())
+	out.register(cmd.Flags(), "report")
 	cmd.Flags().StringVar(&to, "to", "", "commit to roll back to (default: the last good one before the current)")
 	return cmd
 }
 
 func newResumeCmd(g *globals) *cobra.Command {
-	var (
-		cf configFlag
-		sf serverFlag
-	)
+	var gf gitopsFlags
 	cmd := &cobra.Command{
 		Use:   "resume ENV [--config F | --server URL]",
 		Short: "Lift an environment's pin, so automatic syncs continue from its branch",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if remote, err := sf.remote(cmd); err != nil || remote {
-				if err != nil {
-					return err
-				}
-				return sf.resume(cmd.Context(), g, args[0])
-			}
-			s, err := cf.syncer(g)
+			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			if err := s.Resume(cmd.Context(), args[0]); err != nil {
+			defer b.Close()
+			if err := b.Resume(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "Resumed %s.\n", args[0])
 			return nil
 		},
 	}
-	cf.register(cmd.Flags())
-	sf.register(cmd.Flags())
+	gf.register(cmd.Flags())
 	return cmd
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		cf     configFlag
-		sf     serverFlag
-		output string
+		gf  gitopsFlags
+		out outputFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "status [ENV] [--config F | --server URL] [--output text|json]",
+		Use:   "status [ENV] [--config F | --server URL] [-o text|json]",
 		Short: "Show each environment's deployed commit, whether Git moved on, drift, pin and last result",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			if err := out.check(); err != nil {
+				return err
 			}
-			if remote, err := sf.remote(cmd); err != nil || remote {
-				if err != nil {
-					return err
-				}
-				return sf.status(cmd.Context(), g, args, output)
-			}
-			s, err := cf.syncer(g)
+			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			envs := s.Config().EnvironmentNames()
-			if len(args) == 1 {
-				envs = args
-			}
-			var all []*sync.Status
-			for _, env := range envs {
-				st, err := s.Status(cmd.Context(), env)
-				if err != nil {
+			defer b.Close()
+			names := args
+			if len(names) == 0 {
+				if names, err = b.Environments(cmd.Context()); err != nil {
 					return err
 				}
-				all = append(all, st)
 			}
-			if output == "json" {
+			all, err := statuses(cmd.Context(), b, names)
+			if err != nil {
+				return err
+			}
+			if out.json() {
 				return writeJSON(g.stdout, all)
 			}
 			for i, st := range all {
 				if i > 0 {
 					fmt.Fprintln(g.stdout)
 				}
-				writeStatus(g.stdout, st)
+				writeStatus(g.stdout, st.Sync())
 			}
 			return nil
 		},
 	}
-	cf.register(cmd.Flags())
-	sf.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	gf.register(cmd.Flags())
+	out.register(cmd.Flags(), "status")
 	return cmd
+}
+
+// statuses asks for several environments' status at once, a few at a time.
+func statuses(ctx context.Context, b backend, names []string) ([]*server.EnvironmentStatus, error) {
+	all := make([]*server.EnvironmentStatus, len(names))
+	errs := make([]error, len(names))
+	var wg gosync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, name := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st, err := b.Status(ctx, name)
+			if err != nil && len(names) > 1 {
+				err = fmt.Errorf("%s: %w", name, err)
+			}
+			all[i], errs[i] = st, err
+		})
+	}
+	wg.Wait()
+	return all, errors.Join(errs...)
 }
 
 func writeStatus(w io.Writer, st *sync.Status) {

@@ -79,7 +79,7 @@ func TestRemoteHistory(t *testing.T) {
 	}
 	records := op.history["dev"]
 	var want bytes.Buffer
-	if err := writeHistory(&want, []sync.Record{records[2], records[1]}); err != nil {
+	if err := writeHistory(&want, []server.Record{*server.RecordOf(&records[2]), *server.RecordOf(&records[1])}); err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(want.String(), out); d != "" {
@@ -151,7 +151,11 @@ func TestRemoteRollbackAndResume(t *testing.T) {
 		t.Fatalf("rollback --server: %v", err)
 	}
 	var want bytes.Buffer
-	printReport(&want, rollbackReport(), false)
+	local, err := server.ReportOf(rollbackReport()) // what the local backend prints from
+	if err != nil {
+		t.Fatal(err)
+	}
+	printReport(&want, local, false)
 	want.WriteString("Pinned dev at 4f2d9c1; 'flotilla resume dev' lets automatic syncs continue.\n")
 	if d := cmp.Diff(want.String(), out); d != "" {
 		t.Errorf("rollback over the API (-local +remote):\n%s", d)

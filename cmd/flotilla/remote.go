@@ -8,14 +8,12 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	gosync "sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/server"
-	"github.com/flotilla-gitops/flotilla/sync"
 )
 
 // serverFlag is --server and --token-file: with a server, status, history,
@@ -97,129 +95,3 @@ func (s *serverFlag) explain(err error) error {
 	return fmt.Errorf("the operator at %s: %w", s.url, err)
 }
 
-// The commands' remote halves. Each renders with the local half's code,
-// through server's conversions back to sync's types.
-
-func (s *serverFlag) status(ctx context.Context, g *globals, names []string, output string) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	if len(names) == 0 {
-		list, err := c.Environments(ctx)
-		if err != nil {
-			return s.explain(err)
-		}
-		for _, e := range list {
-			names = append(names, e.Name)
-		}
-	}
-	all := make([]*server.EnvironmentStatus, len(names))
-	errs := make([]error, len(names))
-	var wg gosync.WaitGroup
-	sem := make(chan struct{}, 4) // the server bounds its own work; this bounds our connections
-	for i, name := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			st, err := c.Status(ctx, name)
-			if err != nil {
-				err = s.explain(err)
-				if len(names) > 1 {
-					err = fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			all[i], errs[i] = st, err
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if output == "json" {
-		return writeJSON(g.stdout, all)
-	}
-	for i, st := range all {
-		if i > 0 {
-			fmt.Fprintln(g.stdout)
-		}
-		writeStatus(g.stdout, st.Sync())
-	}
-	return nil
-}
-
-func (s *serverFlag) history(ctx context.Context, g *globals, env string, n int, output string) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	records, err := c.History(ctx, env)
-	if err != nil {
-		return s.explain(err)
-	}
-	records = newestFirst(records, n)
-	if output == "json" {
-		return writeJSON(g.stdout, records)
-	}
-	out := make([]sync.Record, len(records))
-	for i, r := range records {
-		out[i] = r.Sync()
-	}
-	return writeHistory(g.stdout, out)
-}
-
-func (s *serverFlag) sync(ctx context.Context, g *globals, env string, force bool) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	if _, err := c.Sync(ctx, env, force); err != nil {
-		return s.explain(err)
-	}
-	how := ""
-	if force {
-		how = " (forced)"
-	}
-	fmt.Fprintf(g.stdout, "Sync of %s queued%s; watch it with 'flotilla status --server %s %s'.\n", env, how, s.url, env)
-	return nil
-}
-
-func (s *serverFlag) rollback(ctx context.Context, g *globals, env, to string) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	wire, err := c.Rollback(ctx, env, to)
-	if errors.Is(err, context.Canceled) {
-		// The operator does not cut a deploy short when its caller leaves.
-		return fmt.Errorf("stopped waiting; the operator still carries the rollback of %s through, 'flotilla status --server %s %s' shows how it ends: %w", env, s.url, env, err)
-	}
-	if err != nil {
-		// A rollback that failed half-way still says what it did.
-		if apiErr, ok := errors.AsType[*server.APIError](err); ok && apiErr.Report != nil {
-			if rep, cerr := apiErr.Report.Sync(); cerr == nil {
-				printReport(g.stdout, rep, isTerminal(g.stdout))
-			}
-		}
-		return s.explain(err)
-	}
-	rep, err := wire.Sync()
-	if err != nil {
-		return s.explain(err)
-	}
-	printReport(g.stdout, rep, isTerminal(g.stdout))
-	fmt.Fprintf(g.stdout, "Pinned %s at %s; 'flotilla resume %s' lets automatic syncs continue.\n", env, rep.Commit.Short(), env)
-	return nil
-}
-
-func (s *serverFlag) resume(ctx context.Context, g *globals, env string) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	if err := c.Resume(ctx, env); err != nil {
-		return s.explain(err)
-	}
-	fmt.Fprintf(g.stdout, "Resumed %s.\n", env)
-	return nil
-}

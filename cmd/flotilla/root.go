@@ -17,6 +17,7 @@ type globals struct {
 	logLevel  string
 	logFormat string
 	host      string
+	noColor   bool
 	stdout    io.Writer
 	stderr    io.Writer
 }
@@ -43,6 +44,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	pf.BoolVar(&g.noColor, "no-color", false, "never colour the output (it is coloured only on a terminal, and not when NO_COLOR is set)")
 	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
 
 	root.AddCommand(
