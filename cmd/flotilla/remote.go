@@ -94,4 +94,3 @@ func (s *serverFlag) explain(err error) error {
 	}
 	return fmt.Errorf("the operator at %s: %w", s.url, err)
 }
-
