@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
@@ -213,28 +211,21 @@ func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Re
 	if err != nil {
 		return nil, err
 	}
-	opts := stack.Options{Files: e.Files, EnvFiles: e.EnvFiles, Stack: e.Stack, Variables: e.Variables, APIVersion: apiVersion}
-	var ids []age.Identity
-	if len(e.Identities) > 0 {
-		var warnings []string
-		var err error
-		ids, warnings, err = secrets.LoadIdentities(e.Identities...)
-		if err != nil {
-			return nil, fmt.Errorf("environment %s: %w", e.Name, err)
-		}
-		for _, w := range warnings {
-			log.Warn(w)
-		}
-		opts.Decrypt = (&secrets.Decrypter{Identities: ids}).Decrypt
-	}
-	v, note, err := secrets.VersionerFor(ids, s.VersionKeyFile)
+	keys, err := secrets.NewSetup(e.Identities, s.VersionKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", e.Name, err)
 	}
-	if note != "" {
-		log.Debug(note)
+	for _, w := range keys.Warnings {
+		log.Warn(w)
 	}
-	opts.Version = v.Version
+	if keys.Note != "" {
+		log.Debug(keys.Note)
+	}
+	opts := stack.Options{Files: e.Files, EnvFiles: e.EnvFiles, Stack: e.Stack, Variables: e.Variables,
+		APIVersion: apiVersion, Version: keys.Versioner.Version}
+	if keys.Decrypter != nil {
+		opts.Decrypt = keys.Decrypter.Decrypt
+	}
 	desired, err := stack.Load(ctx, fsys, opts)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s at %s: %w", e.Name, rev.Short(), err)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"filippo.io/age"
 	"github.com/spf13/pflag"
 
 	"github.com/flotilla-gitops/flotilla/cluster"
@@ -33,25 +32,20 @@ func (s *stackFlags) register(f *pflag.FlagSet) {
 		"age identity (X25519 or SSH key) for .age secret and config files; repeatable (env "+secrets.EnvIdentityFile+")")
 }
 
-// decrypter loads the identities given by flag or environment; with none,
-// stack files may not use .age files (the loader says so by name).
-func (s *stackFlags) decrypter(g *globals) (*secrets.Decrypter, error) {
-	paths := s.identities
-	if len(paths) == 0 {
-		for _, p := range filepath.SplitList(os.Getenv(secrets.EnvIdentityFile)) {
-			if p != "" {
-				paths = append(paths, p)
-			}
+// identityFiles are the identities given by flag or, without any, by
+// the environment; none is fine until a stack file uses a .age file (the
+// loader then says so by name).
+func (s *stackFlags) identityFiles() []string {
+	if len(s.identities) > 0 {
+		return s.identities
+	}
+	var paths []string
+	for _, p := range filepath.SplitList(os.Getenv(secrets.EnvIdentityFile)) {
+		if p != "" {
+			paths = append(paths, p)
 		}
 	}
-	if len(paths) == 0 {
-		return nil, nil
-	}
-	ids, err := g.identities(paths)
-	if err != nil {
-		return nil, err
-	}
-	return &secrets.Decrypter{Identities: ids}, nil
+	return paths
 }
 
 // options checks the flags and turns them into stack.Options reading from the
@@ -89,22 +83,21 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	if err != nil {
 		return nil, err
 	}
-	dec, err := s.decrypter(g)
+	keys, err := secrets.NewSetup(s.identityFiles(), os.Getenv(secrets.EnvVersionKeyFile))
 	if err != nil {
 		return nil, err
 	}
-	var ids []age.Identity
-	if dec != nil {
-		opts.Decrypt, ids = dec.Decrypt, dec.Identities
+	log := g.logger()
+	for _, w := range keys.Warnings {
+		log.Warn(w)
 	}
-	v, note, err := secrets.VersionerFor(ids, os.Getenv(secrets.EnvVersionKeyFile))
-	if err != nil {
-		return nil, err
+	if keys.Note != "" {
+		log.Debug(keys.Note)
 	}
-	if note != "" {
-		g.logger().Debug(note)
+	opts.Version = keys.Versioner.Version
+	if keys.Decrypter != nil {
+		opts.Decrypt = keys.Decrypter.Decrypt
 	}
-	opts.Version = v.Version
 	return stack.Load(ctx, os.DirFS(root), opts)
 }
 
