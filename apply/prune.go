@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -22,7 +23,7 @@ func (r *run) prune(ctx context.Context) error {
 		switch ch.Kind {
 		case diff.KindService:
 			err = r.c.RemoveService(ctx, ch.Live.ID)
-			if err != nil && isNotFound(err) {
+			if err != nil && cluster.IsNotFound(err) {
 				err = nil
 			}
 		case diff.KindNetwork:

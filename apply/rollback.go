@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -46,7 +46,7 @@ func (r *run) rollback(ctx context.Context) error {
 		if o.kind != diff.KindService {
 			continue
 		}
-		if err := r.c.RemoveService(ctx, o.id); err != nil && !isNotFound(err) {
+		if err := r.c.RemoveService(ctx, o.id); err != nil && !cluster.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing service %s created by the failed deploy: %w", o.name, err))
 			continue
 		}
@@ -122,10 +122,10 @@ func removeWhenUnused(ctx context.Context, remove func(context.Context) error) e
 	wait := 100 * time.Millisecond
 	for {
 		err := remove(ctx)
-		if err == nil || isNotFound(err) {
+		if err == nil || cluster.IsNotFound(err) {
 			return nil
 		}
-		if !isInUse(err) || time.Now().After(deadline) {
+		if !cluster.IsInUse(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {
@@ -135,14 +135,4 @@ func removeWhenUnused(ctx context.Context, remove func(context.Context) error) e
 		}
 		wait = min(2*wait, time.Second)
 	}
-}
-
-func isInUse(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "in use") || strings.Contains(s, "active endpoints")
-}
-
-func isNotFound(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "not found") || strings.Contains(s, "No such")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
@@ -184,8 +185,8 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 			r.mu.Unlock()
 			return &watched{id: ch.Live.ID, name: ch.Name, since: since}, nil
 		}
-		if !isOutOfSequence(err) || attempt > 0 {
-			if isOutOfSequence(err) {
+		if !cluster.IsOutOfSequence(err) || attempt > 0 {
+			if cluster.IsOutOfSequence(err) {
 				return nil, fmt.Errorf("updating service %s: it changed twice while deploying; run the deploy again: %w", ch.Name, err)
 			}
 			return nil, err
@@ -203,10 +204,6 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 		r.mu.Unlock()
 		live, version = cur.Spec, cur.Version
 	}
-}
-
-func isOutOfSequence(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "update out of sequence")
 }
 
 // warn logs what the engine said about a service it accepted, such as an

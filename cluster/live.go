@@ -13,22 +13,6 @@ import (
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
-// Live is what exists on the engine for one stack: every object labelled with
-// its namespace, plus the objects named in its scope ("<stack>_…") that
-// carry no stack label at all — diff reports those as ownership conflicts.
-// Each slice is sorted by name.
-type Live struct {
-	Stack    string
-	Services []swarm.Service
-	Networks []network.Summary
-	Secrets  []swarm.Secret
-	Configs  []swarm.Config
-	// NetworkNames maps the ID of every network on the engine to its name:
-	// the engine stores service attachments by ID, and a stack may attach
-	// to external networks that are not among Networks.
-	NetworkNames map[string]string
-}
-
 // ReadStackCalls is the number of Engine API calls ReadStack makes, whatever
 // the size of the stack — plus one inspect for each swarm-level network a
 // service uses that no list returns (in practice only "host").
@@ -39,10 +23,10 @@ const ReadStackCalls = 7
 // and one by name prefix, except networks, listed once in full because the
 // engine matches overlay network names exactly, not by prefix. Name filters
 // match prefixes, so names are compared exactly here.
-func (d *Docker) ReadStack(ctx context.Context, name string) (*Live, error) {
+func (d *Docker) ReadStack(ctx context.Context, name string) (*stack.Live, error) {
 	byLabel := filters.NewArgs(filters.Arg("label", stack.LabelNamespace+"="+name))
 	byName := filters.NewArgs(filters.Arg("name", name+"_"))
-	live := &Live{Stack: name}
+	live := &stack.Live{Stack: name}
 
 	labelled, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byLabel})
 	if err != nil {

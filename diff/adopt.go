@@ -5,7 +5,6 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
@@ -16,7 +15,7 @@ import (
 // stack wants; a secret's data never comes back, so it is adopted as is,
 // and the plan says so. The version label then recorded makes the next
 // content change a rotation to a versioned name. desired is not modified.
-func adoptDockerNames(desired *stack.Desired, live *cluster.Live) (*stack.Desired, map[string]string) {
+func adoptDockerNames(desired *stack.Desired, live *stack.Live) (*stack.Desired, map[string]string) {
 	liveSecrets := indexBy(live.Secrets, func(s swarm.Secret) string { return s.Spec.Name })
 	liveConfigs := indexBy(live.Configs, func(c swarm.Config) string { return c.Spec.Name })
 	adoptable := func(labels map[string]string) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +46,7 @@ func converge(t testing.TB, d *cluster.Docker, desired *stack.Desired) {
 			return false, "", fmt.Errorf("after applying a plan, changes remain: %v", outline(p))
 		}
 		err = execute(ctx, d, p)
-		if err != nil && strings.Contains(err.Error(), "update out of sequence") {
+		if cluster.IsOutOfSequence(err) {
 			return false, err.Error(), nil
 		}
 		applied = err == nil

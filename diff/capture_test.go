@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 var capture = flag.Bool("capture", false, "capture the live fixtures in testdata/live from the engine")
@@ -28,7 +29,7 @@ func TestCapture(t *testing.T) {
 	swarmtest.Images(t)
 	d := cluster.NewFromClient(c)
 	ctx := t.Context()
-	read := func(name string) *cluster.Live {
+	read := func(name string) *stack.Live {
 		live, err := d.ReadStack(ctx, name)
 		if err != nil {
 			t.Fatal(err)

@@ -7,16 +7,15 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 // Compute compares a stack's desired objects with its live ones and returns
 // the plan that converges them. It is pure: the same inputs give the same
 // plan, and it reads and logs nothing.
-func Compute(desired *stack.Desired, live *cluster.Live) Plan {
+func Compute(desired *stack.Desired, live *stack.Live) Plan {
 	if live == nil {
-		live = &cluster.Live{Stack: desired.Stack}
+		live = &stack.Live{Stack: desired.Stack}
 	}
 	desired, adoptNotes := adoptDockerNames(desired, live)
 	p := Plan{Stack: desired.Stack}
@@ -192,7 +191,7 @@ type usesKey struct {
 
 // usersOf maps each network, secret and config to the services that use it,
 // desired or live, so a replace can say what it affects.
-func usersOf(desired *stack.Desired, live *cluster.Live, netNames map[string]string) map[usesKey][]string {
+func usersOf(desired *stack.Desired, live *stack.Live, netNames map[string]string) map[usesKey][]string {
 	sets := map[usesKey]map[string]bool{}
 	add := func(kind Kind, name, svc string) {
 		k := usesKey{kind, name}

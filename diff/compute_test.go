@@ -7,7 +7,6 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
@@ -37,7 +36,7 @@ func TestCompute(t *testing.T) {
 		name    string
 		live    string                               // fixture in testdata/live
 		desired func(t *testing.T, d *stack.Desired) // changes to the stack file
-		edit    func(t *testing.T, l *cluster.Live)  // changes to the captured live state
+		edit    func(t *testing.T, l *stack.Live)    // changes to the captured live state
 		want    []string
 		// warnings the plan must have; none when nil
 		warnings []string
@@ -139,7 +138,7 @@ func TestCompute(t *testing.T) {
 		desired: func(t *testing.T, d *stack.Desired) {
 			d.Secrets[0].Labels[stack.LabelVersion] = "v2"
 		},
-		edit: func(t *testing.T, l *cluster.Live) {
+		edit: func(t *testing.T, l *stack.Live) {
 			l.Secrets[0].Spec.Labels[stack.LabelVersion] = "v1"
 		},
 		want: []string{
@@ -176,7 +175,7 @@ func TestCompute(t *testing.T) {
 		desired: func(t *testing.T, d *stack.Desired) {
 			service(t, d, "shop_worker").TaskTemplate.ContainerSpec.Image = "flotilla-test/app"
 		},
-		edit: func(t *testing.T, l *cluster.Live) {
+		edit: func(t *testing.T, l *stack.Live) {
 			l.Services[1].Spec.TaskTemplate.ContainerSpec.Image = "flotilla-test/app:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		},
 	}, {
@@ -187,7 +186,7 @@ func TestCompute(t *testing.T) {
 			s := service(t, d, "shop_api")
 			s.TaskTemplate.Networks = append(s.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: "proxy"})
 		},
-		edit: func(t *testing.T, l *cluster.Live) {
+		edit: func(t *testing.T, l *stack.Live) {
 			l.NetworkNames["p1d"] = "proxy"
 			s := &l.Services[0].Spec.TaskTemplate
 			s.Networks = append(s.Networks, swarm.NetworkAttachmentConfig{Target: "p1d"})
@@ -268,7 +267,7 @@ func TestSupersededVersions(t *testing.T) {
 		Key: "db_pw", Name: "shop_db_pw_new", Source: stack.Source{Kind: stack.SourceFile, Path: "pw.age"},
 		Labels: labels("db_pw", "new"), Data: secrets.NewValue([]byte("x")),
 	}}}
-	live := &cluster.Live{Stack: "shop", Secrets: []swarm.Secret{
+	live := &stack.Live{Stack: "shop", Secrets: []swarm.Secret{
 		{ID: "s1", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_db_pw_old", Labels: labels("db_pw", "old")}}},
 		{ID: "s2", Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "shop_api_key_abc", Labels: labels("api_key", "abc")}}},
 	}}
@@ -290,7 +289,7 @@ func TestSecretDriverOptionsChange(t *testing.T) {
 	labels := map[string]string{stack.LabelNamespace: "shop", stack.LabelManaged: "true", stack.LabelStack: "shop"}
 	desired := &stack.Desired{Stack: "shop", Secrets: []stack.Secret{{Key: "vault", Name: "shop_vault",
 		Source: stack.Source{Kind: stack.SourceDriver}, Driver: "vault", DriverOpts: map[string]string{"path": "kv/new"}, Labels: labels}}}
-	live := &cluster.Live{Stack: "shop", Secrets: []swarm.Secret{{ID: "s1", Spec: swarm.SecretSpec{
+	live := &stack.Live{Stack: "shop", Secrets: []swarm.Secret{{ID: "s1", Spec: swarm.SecretSpec{
 		Annotations: swarm.Annotations{Name: "shop_vault", Labels: labels},
 		Driver:      &swarm.Driver{Name: "vault", Options: map[string]string{"path": "kv/old"}}}}}}
 	changes := diff.Compute(desired, live).Changes

@@ -10,7 +10,6 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
@@ -99,13 +98,13 @@ func service(t testing.TB, d *stack.Desired, name string) *swarm.ServiceSpec {
 
 // liveFixture reads a live state captured from the engine by
 // `go test -run TestCapture -capture` (see capture_test.go).
-func liveFixture(t testing.TB, name string) *cluster.Live {
+func liveFixture(t testing.TB, name string) *stack.Live {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "live", name+".json"))
 	if err != nil {
 		t.Fatalf("reading live fixture: %v", err)
 	}
-	var live cluster.Live
+	var live stack.Live
 	if err := json.Unmarshal(b, &live); err != nil {
 		t.Fatalf("decoding live fixture %s: %v", name, err)
 	}
@@ -114,7 +113,7 @@ func liveFixture(t testing.TB, name string) *cluster.Live {
 
 // writeLiveFixture saves a live state with the engine's timestamps removed so that recapturing changes only what
 // the engine really stores differently.
-func writeLiveFixture(t testing.TB, name string, live *cluster.Live) {
+func writeLiveFixture(t testing.TB, name string, live *stack.Live) {
 	t.Helper()
 	for i := range live.Services {
 		live.Services[i].CreatedAt, live.Services[i].UpdatedAt = time.Time{}, time.Time{}

@@ -12,7 +12,7 @@ import (
 	"text/template"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const secretText = "hunter2-Sup3rS3cret"

@@ -7,7 +7,8 @@
 // purpose is listed in docs/conformance-differences.md and checked against a
 // real swarm by TestConformance. Objects carry the labels docker sets
 // (LabelNamespace, LabelImage) and Flotilla's ownership labels, which all
-// start with LabelPrefix.
+// start with LabelPrefix. Live, beside Desired, is what a stack has on the
+// engine, as package cluster reads it.
 //
 // It does no I/O beyond reading the fs.FS it is given, so a directory and a Git
 // commit tree render the same way; nothing outside that FS is ever read, and

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -92,7 +93,7 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 		}
 		v, err := r.opts.Decrypt(p, b)
 		if err != nil {
-			if strings.Contains(err.Error(), p) { // secrets' errors name the file already
+			if namesFile(err) {
 				return fileObject{}, fmt.Errorf("%s %s: decrypting: %w", kind, key, err)
 			}
 			return fileObject{}, fmt.Errorf("%s %s: decrypting %s: %w", kind, key, p, err)
@@ -102,6 +103,14 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 	}
 	obj.data = secrets.NewValue(b)
 	return obj, nil
+}
+
+// namesFile reports whether a decryption error is one of package secrets'
+// errors, which name the file already.
+func namesFile(err error) bool {
+	var fileErr *secrets.FileError
+	var noIdentity *secrets.NoIdentityError
+	return errors.As(err, &fileErr) || errors.As(err, &noIdentity)
 }
 
 // fileRef is a service's reference to a secret or config, with docker's

@@ -1,14 +1,17 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/flotilla-gitops/flotilla/environments"
 )
@@ -83,7 +86,32 @@ func (r *Repo) sshCredentials(a environments.Auth) (credentials, error) {
 		HostKeyCallback:   db.HostKeyCallback(),
 		HostKeyAlgorithms: db.HostKeyAlgorithms(addr),
 	}
-	return credentials{keys, [][]byte{key}}, nil
+	return credentials{sshKey{keys}, [][]byte{key}}, nil
+}
+
+// errKeyRefused says the SSH server accepted none of the ways we can log in.
+// x/crypto/ssh says so only in words ("ssh: unable to authenticate, …"), so
+// sshKey makes the handshake fail with this value instead.
+var errKeyRefused = errors.New("ssh: the server refused the key")
+
+// sshKey is go-git's public-key authentication, failing with errKeyRefused
+// once the server has refused the key or does not take public keys at all.
+type sshKey struct{ *gitssh.PublicKeys }
+
+func (k sshKey) ClientConfig() (*ssh.ClientConfig, error) {
+	cfg, err := k.PublicKeys.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	// Called before each attempt after the first ("none"); returning no
+	// method lets the client try the key in cfg.Auth.
+	cfg.AuthCallback = func(c *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
+		if slices.Contains(c.TriedMethods, "publickey") || !slices.Contains(c.AllowedMethods, "publickey") {
+			return nil, fmt.Errorf("%w (attempted methods %v, the server accepts %v)", errKeyRefused, c.TriedMethods, c.AllowedMethods)
+		}
+		return nil, nil
+	}
+	return cfg, nil
 }
 
 func sshPort(ep *transport.Endpoint) int {

@@ -73,7 +73,7 @@ func (r *Repo) classify(doing string, err error, knownHosts string) error {
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return &EmptyRepositoryError{URL: r.name()}
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed),
-		strings.Contains(err.Error(), "ssh: unable to authenticate"):
+		errors.Is(err, errKeyRefused):
 		return &AuthError{URL: r.name(), Err: err}
 	case errors.As(err, &keyErr):
 		host := ""

@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -170,7 +170,7 @@ func (h *History) Append(ctx context.Context, r Record) (Record, error) {
 		if err == nil {
 			break
 		}
-		if !strings.Contains(err.Error(), "already exists") || attempt == 5 {
+		if !cluster.IsConflict(err) || attempt == 5 {
 			return r, fmt.Errorf("recording history of %s: %w", r.Stack, err)
 		}
 		r.Seq++

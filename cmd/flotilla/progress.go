@@ -19,10 +19,14 @@ type progress struct {
 	drawn int               // lines drawn last time (terminal)
 	last  map[string]string // service → last line printed (plain)
 	now   func() time.Time
+	// width returns the terminal's width now, in columns (0: unknown). It is
+	// asked at every redraw, so a resized terminal gets lines that fit.
+	width func() int
 }
 
 func newProgress(w io.Writer) *progress {
-	return &progress{w: w, live: isTerminal(w), last: map[string]string{}, now: time.Now}
+	return &progress{w: w, live: isTerminal(w), last: map[string]string{}, now: time.Now,
+		width: func() int { return terminalWidth(w) }}
 }
 
 func (p *progress) update(statuses []apply.Status) {
@@ -59,11 +63,30 @@ func (p *progress) redraw(statuses []apply.Status) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	for _, line := range strings.SplitAfter(table.String(), "\n") {
-		if line != "" {
-			b.WriteString("\x1b[2K" + line)
-		}
+	cols := 0
+	if p.width != nil {
+		cols = p.width()
+	}
+	for line := range strings.Lines(table.String()) {
+		b.WriteString("\x1b[2K" + cut(strings.TrimSuffix(line, "\n"), cols) + "\n")
 	}
 	p.drawn = len(statuses)
 	io.WriteString(p.w, b.String())
+}
+
+// cut shortens a line to at most cols runes (0: no limit). A line the
+// terminal wrapped would take two rows, and the next redraw, moving up one
+// row per service, would then overwrite the wrong lines.
+func cut(line string, cols int) string {
+	if cols <= 0 {
+		return line
+	}
+	n := 0
+	for i := range line {
+		if n == cols {
+			return line[:i]
+		}
+		n++
+	}
+	return line
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,41 @@ func TestProgressOnATerminalRedrawsOneLinePerService(t *testing.T) {
 	p.update(st)
 	if !strings.HasPrefix(out.String(), "\x1b[2A") || !strings.Contains(out.String(), "2/3 running") {
 		t.Errorf("redraw does not move up over the two lines: %q", out.String())
+	}
+}
+
+func TestProgressLinesAreCutToTheTerminalWidth(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{w: &out, live: true, last: map[string]string{}, now: time.Now, width: func() int { return 30 }}
+	p.update([]apply.Status{
+		{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 3,
+			Reason: "task 3 of 3 is still starting: pulling image registry.example.com/shop/api:v2"},
+		{Service: "shop_web", Phase: apply.PhaseConverged, Running: 2, Desired: 2},
+	})
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2: %q", len(lines), out.String())
+	}
+	for _, l := range lines {
+		if n := len([]rune(strings.TrimPrefix(l, "\x1b[2K"))); n > 30 {
+			t.Errorf("line of %d columns on a terminal 30 wide: %q", n, l)
+		}
+	}
+	if want := "\x1b[2Kshop_api  1/3 running  updatin"; lines[0] != want {
+		t.Errorf("first line %q, want %q", lines[0], want)
+	}
+}
+
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Errorf("%s counts as a terminal", os.DevNull)
+	}
+	if w := terminalWidth(f); w != 0 {
+		t.Errorf("terminal width of %s = %d, want 0", os.DevNull, w)
 	}
 }

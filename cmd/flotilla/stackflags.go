@@ -110,7 +110,7 @@ func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string) (*c
 	}
 	desired, err := s.load(ctx, g, stackName, d.APIVersion())
 	if err == nil {
-		var live *cluster.Live
+		var live *stack.Live
 		if live, err = d.ReadStack(ctx, stackName); err == nil {
 			return d, diff.Compute(desired, live), nil
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // NamespaceLabel is the label `docker stack deploy` puts on every object of a stack.
@@ -74,7 +76,7 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 				mountsVolumes = mountsVolumes || m.Type == mount.TypeVolume
 			}
 		}
-		if err := c.ServiceRemove(ctx, s.ID); err != nil && !isNotFound(err) {
+		if err := c.ServiceRemove(ctx, s.ID); err != nil && !cluster.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing service %s: %w", s.Spec.Name, err))
 			continue
 		}
@@ -152,7 +154,7 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 			if !inStack(v.Name, v.Labels) {
 				continue
 			}
-			if err := c.VolumeRemove(ctx, v.Name, true); err != nil && !isNotFound(err) {
+			if err := c.VolumeRemove(ctx, v.Name, true); err != nil && !cluster.IsNotFound(err) {
 				left = append(left, v.Name+": "+err.Error())
 			}
 		}
@@ -170,13 +172,9 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 func retryRemove(ctx context.Context, what string, remove func() error) error {
 	return Poll(ctx, 30*time.Second, func() (bool, string, error) {
 		err := remove()
-		if err == nil || isNotFound(err) {
+		if err == nil || cluster.IsNotFound(err) {
 			return true, "", nil
 		}
 		return false, fmt.Sprintf("removing %s: %v", what, err), nil
 	})
-}
-
-func isNotFound(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "No such"))
 }

@@ -1,0 +1,35 @@
+package cluster
+
+import (
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+)
+
+// The engine's errors are classified here, once: no other package reads
+// their words. The client gives each error the errdefs class of its HTTP
+// status, which is enough for "not found" (404) and "already exists" (409).
+// Two answers need their words (verified on engine 20.10): an object still in
+// use is an invalid argument or a failed precondition (400; libnetwork's
+// "has active endpoints" a 403), and a stale version is a 500 "update out
+// of sequence".
+
+// IsNotFound reports whether the engine answered that the object does not
+// exist (any more).
+func IsNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+// IsConflict reports whether the engine refused to create an object because
+// one of that name already exists.
+func IsConflict(err error) bool { return cerrdefs.IsConflict(err) }
+
+// IsInUse reports whether the engine refused to remove an object that a
+// service or a task still uses: it can go once they are gone.
+func IsInUse(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "in use") || strings.Contains(err.Error(), "active endpoints"))
+}
+
+// IsOutOfSequence reports whether an update carried an older version than
+// the object's: it changed since it was read. Read it again, then retry.
+func IsOutOfSequence(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "update out of sequence")
+}
