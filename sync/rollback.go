@@ -28,17 +28,17 @@ func (s *Syncer) Rollback(ctx context.Context, env, to string) (*Report, error) 
 	if err != nil {
 		return nil, fmt.Errorf("rolling back %s: %w", e.Name, err)
 	}
-	rep := &Report{Environment: e.Name, Stack: e.Stack, Commit: rev}
-	rep, err = s.pass(ctx, e, d, hist, records, rev, Options{Trigger: TriggerRollback}, rep)
-	if err != nil {
-		return rep, err
-	}
-	from := lastGood(records)
-	pin := Pin{SHA: rev.SHA, Since: s.now(), Reason: "rolled back from " + shortSHA(from)}
+	// The pin goes first: an operator's pass that starts while this
+	// rollback deploys must find it and leave the stack alone, or it
+	// would deploy the branch tip straight back.
+	pin := Pin{SHA: rev.SHA, Since: s.now(), Reason: "rolled back from " + shortSHA(lastGood(records))}
 	if err := hist.SetPin(ctx, e.Stack, pin); err != nil {
-		return rep, err
+		return nil, fmt.Errorf("rolling back %s: pinning it first: %w", e.Name, err)
 	}
-	return rep, nil
+	rep := &Report{Environment: e.Name, Stack: e.Stack, Commit: rev}
+	// A failed rollback keeps the pin: the person on call decides what
+	// runs next, not the schedule.
+	return s.pass(ctx, e, d, hist, records, rev, Options{Trigger: TriggerRollback}, rep)
 }
 
 // rollbackTarget picks the commit to roll back to from the history.
