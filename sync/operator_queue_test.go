@@ -32,17 +32,24 @@ func (e *events) triggers() []string {
 	return out
 }
 
+// startObserved runs an operator over one hourly environment with an
+// observer, and waits for its start-up pass.
+func startObserved(t *testing.T, env string) (*fakeRunner, *Operator, *events, func()) {
+	f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{env: {Repo: "shop", Schedule: "@every 1h"}})
+	ev := &events{}
+	o := noJitter
+	o.Observers = []Observer{ev}
+	op := NewOperator(f, o)
+	stop := start(t, op)
+	synctest.Wait()
+	return f, op, ev, stop
+}
+
 // A rollback asked for over the API once bypassed the queue, and with it
 // the metrics and notifications: it must be reported like any pass.
 func TestOperatorReportsRollbacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
-		ev := &events{}
-		o := noJitter
-		o.Observers = []Observer{ev}
-		op := NewOperator(f, o)
-		stop := start(t, op)
-		synctest.Wait()
+		_, op, ev, stop := startObserved(t, "prod")
 		rep, err := op.Rollback(t.Context(), "prod", "c32cb0a")
 		if err != nil || rep.Record == nil || rep.Record.Trigger != TriggerRollback {
 			t.Fatalf("Rollback: %+v, %v", rep, err)
@@ -97,13 +104,7 @@ func TestOperatorRollbackWaitsForThePass(t *testing.T) {
 // Resume lifts the pin in the environment's turn, then syncs from the tip.
 func TestOperatorResumeSyncs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
-		ev := &events{}
-		o := noJitter
-		o.Observers = []Observer{ev}
-		op := NewOperator(f, o)
-		stop := start(t, op)
-		synctest.Wait()
+		f, op, ev, stop := startObserved(t, "prod")
 		if err := op.Resume(t.Context(), "prod"); err != nil {
 			t.Fatal(err)
 		}
