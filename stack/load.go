@@ -66,6 +66,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 
 	r := &renderer{fsys: fsys, stack: opts.Stack, vars: vars, opts: opts}
 	details := types.ConfigDetails{Environment: vars}
+	pos := positions{}
 	for i, f := range opts.Files {
 		p, content, err := readFile(fsys, ".", f)
 		if err != nil {
@@ -77,7 +78,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 			// against it because ResolvePaths is off.
 			details.WorkingDir = path.Join("/", r.dir)
 		}
-		content, warnings, err := checkKeys(f, content)
+		content, warnings, err := checkKeys(f, content, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +88,9 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 
 	project, hosts, err := loadProject(ctx, details, opts.Stack)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkReserved(project, pos, opts.Files); err != nil {
 		return nil, err
 	}
 	r.project = project
