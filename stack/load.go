@@ -68,7 +68,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 	details := types.ConfigDetails{Environment: vars}
 	pos := positions{}
 	for i, f := range opts.Files {
-		p, content, err := readFile(fsys, ".", f)
+		p, content, err := readFile(fsys, ".", f, MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading stack file: %w", err)
 		}
@@ -100,6 +100,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 		// needs to know which deploy the bad secret or service belongs to.
 		return nil, fmt.Errorf("%s: %w", strings.Join(opts.Files, " + "), err)
 	}
+	d.Files = opts.Files
 	if opts.Version != nil {
 		if err := versionObjects(d, opts.Version); err != nil {
 			return nil, err
