@@ -55,6 +55,20 @@ type Policy struct {
 	Stacks []string
 }
 
+// String describes the policy in one line, for a plan's header.
+func (p Policy) String() string {
+	list := func(l []string, none string) string {
+		if len(l) == 0 {
+			return none
+		}
+		return strings.Join(l, ", ")
+	}
+	return fmt.Sprintf("%s (bind mounts: %s; capabilities: %s; host network: %t; privileged keys: %t; external secrets: %s, configs: %s, networks: %s, volumes: %s)",
+		p.Name, list(p.BindMounts, "any but "+strings.Join(p.DeniedBindMounts, ", ")), list(p.Capabilities, "none"),
+		p.HostNetwork, p.Privileged, list(p.ExternalSecrets, "none"), list(p.ExternalConfigs, "none"),
+		list(p.ExternalNetworks, "none"), list(p.ExternalVolumes, "none"))
+}
+
 // DefaultDeniedBindMounts are the host paths no bind mount may reach by
 // default: the engine's socket (root on every node of the cluster), its
 // data, the host's configuration, kernel interfaces, devices and root's
