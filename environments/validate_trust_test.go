@@ -23,7 +23,7 @@ func TestValidateTrust(t *testing.T) {
 			[]wantProblem{{6, "server.tokenFile"}, {6, "holds 31 bytes: use at least 32"}, {7, "server.readTokenFile"}, {7, "readTokenFile is tokenFile"}, {9, "gitea.secretFile"}}},
 		{"engine without TLS", base + "clusters:\n  a: {host: 'tcp://10.0.0.1:2375'}\n  b: {host: 'http://10.0.0.2:2375'}\n  c: {host: 'tcp://10.0.0.3:2375', insecure: true}\n  d: {host: 'ssh://deploy@10.0.0.4'}\n" + env,
 			[]wantProblem{{4, `cluster "a": host tcp://10.0.0.1:2375 has no tls`}, {5, `cluster "b"`}}},
-		{"credentials over http", "repos:\n  shop: {url: 'http://git.internal/shop.git', auth: {tokenFile: long}}\n  ok: {url: 'http://git.internal/ok.git', auth: {tokenFile: long}, insecure: true}\n  anon: {url: 'http://git.internal/anon.git'}\n" + env,
+		{"credentials over http", "repos:\n  shop: {url: 'http://git.internal/shop.git', auth: {tokenFile: long}}\n  ok: {url: 'http://git.internal/ok.git', auth: {tokenFile: long}, insecure: true}\n  anon: {url: 'http://git.internal/anon.git'}\n  here: {url: 'http://127.0.0.1:3000/here.git', auth: {tokenFile: long}}\n" + env,
 			[]wantProblem{{2, "credentials over plain http:// are refused"}}},
 		{"server tls needs both files", base + env + "server:\n  tls: {certFile: long}\n", []wantProblem{{6, "keyFile is required"}}},
 		{"bad policies", base + "defaults:\n  policy: {bindMounts: [data, /srv/../etc], capabilities: [NET ADMIN], hostNetwork: maybe}\n" +
