@@ -45,7 +45,8 @@ const (
 // Field is one changed field of an object. Path names it from the spec's root
 // with list elements keyed by something stable (Env[VERSION],
 // EndpointSpec.Ports[8080/tcp]). Sensitive fields never carry values: Old and
-// New are both SensitiveChanged.
+// New are both SensitiveChanged, or one is absent and the other
+// SensitiveValue (see MaskSensitive).
 type Field struct {
 	Path      string `json:"path"`
 	Old       string `json:"old"`

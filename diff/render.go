@@ -69,7 +69,7 @@ func (p Plan) WriteText(w io.Writer, opts TextOptions) error {
 		}
 		for _, f := range c.Fields {
 			pad := strings.Repeat(" ", width-len(f.Path))
-			if f.Sensitive {
+			if f.Sensitive && f.Old == f.New {
 				fmt.Fprintf(&b, "      %s:%s %s\n", f.Path, pad, SensitiveChanged)
 				continue
 			}

@@ -1,6 +1,10 @@
 package environments
 
-import "time"
+import (
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/diff"
+)
 
 // Config is the operator's configuration file, as loaded. Paths to files on
 // disk are absolute (resolved against the file's directory); secrets are
@@ -18,6 +22,12 @@ type Config struct {
 	Server        *Server
 	Notifications []*Notification
 	History       History
+	// SensitivePatterns are the names of environment variables, labels and
+	// driver options whose values plans shown outside the CLI (the API,
+	// notifications, history) mask: "*" is any text, matching ignores
+	// case. Nil means diff.DefaultSensitivePatterns (see Sensitive); an
+	// empty list written in the file masks nothing by name.
+	SensitivePatterns []string
 
 	at fieldPos
 }
@@ -28,6 +38,8 @@ type Repo struct {
 	// URL is https://…, http://…, ssh://…, git@host:path or file://….
 	URL  string
 	Auth Auth
+	// Insecure allows credentials over plain http://.
+	Insecure bool
 
 	at fieldPos
 }
@@ -53,6 +65,9 @@ type Cluster struct {
 	Name string
 	Host string
 	TLS  *TLS
+	// Insecure allows a tcp:// host without TLS: whoever can reach the
+	// port is root on every node.
+	Insecure bool
 
 	at fieldPos
 }
@@ -92,6 +107,8 @@ type Policy struct {
 	Prune            *bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
+	// Policy is defaults.policy, what environments' policies inherit.
+	Policy *PolicySpec
 
 	at fieldPos
 }
@@ -138,6 +155,9 @@ type EnvironmentSpec struct {
 	Schedule         string
 	SyncWindows      []*SyncWindow
 	SelfHeal         SelfHeal
+	// Policy limits what the environment's stack may do; its unset fields
+	// inherit from defaults.policy.
+	Policy *PolicySpec
 
 	at fieldPos
 }
@@ -145,12 +165,32 @@ type EnvironmentSpec struct {
 // Server is the HTTP endpoint: health, metrics, API, webhooks.
 type Server struct {
 	Listen string
-	// TokenFile holds the bearer token the API wants.
+	// TokenFile holds the bearer token the API wants for everything:
+	// reads, syncs, rollbacks, resumes.
 	TokenFile string
-	Webhooks  map[WebhookKind]*Webhook
+	// ReadTokenFile holds a second token that allows reads only.
+	ReadTokenFile string
+	// PublicRead opens the reads to anyone who can reach the server; they
+	// then see no error text, commit message or author e-mail.
+	PublicRead bool
+	// TLS serves HTTPS with these files.
+	TLS      *ServerTLS
+	Webhooks map[WebhookKind]*Webhook
 
 	at fieldPos
 }
+
+// ServerTLS names the server's certificate and key, PEM files. They are read
+// again when they change, so a renewed certificate needs no restart.
+type ServerTLS struct {
+	CertFile, KeyFile string
+
+	at fieldPos
+}
+
+// MinSecretLen is the shortest API token or webhook secret accepted, in
+// bytes: a shorter one can be guessed.
+const MinSecretLen = 32
 
 // WebhookKind is a Git forge whose push events the server understands.
 type WebhookKind string
@@ -224,4 +264,13 @@ func (f fieldPos) of(key string) Pos {
 		return p
 	}
 	return f[""]
+}
+
+// Sensitive is the patterns to mask plans with (diff.MaskSensitive):
+// SensitivePatterns, or the defaults when the file gives none.
+func (c *Config) Sensitive() []string {
+	if c == nil || c.SensitivePatterns == nil {
+		return diff.DefaultSensitivePatterns
+	}
+	return c.SensitivePatterns
 }

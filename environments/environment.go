@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 // Environment is one environment with every default applied and every
@@ -33,6 +35,9 @@ type Environment struct {
 	Schedule         string
 	SyncWindows      []SyncWindow
 	SelfHeal         SelfHeal
+	// Policy is what the stack may do: check every render against it
+	// (stack.CheckPolicy) before writing anything.
+	Policy stack.Policy
 }
 
 // EnvironmentNames lists the environments, sorted.
@@ -87,6 +92,7 @@ func (c *Config) Environment(name string) (*Environment, error) {
 		}
 		e.Cluster = &Cluster{Name: LocalCluster}
 	}
+	e.Policy = c.policy(s, e.Cluster.Name)
 	for _, w := range s.SyncWindows {
 		e.SyncWindows = append(e.SyncWindows, SyncWindow{Kind: w.Kind, Schedule: w.Schedule, Duration: w.Duration})
 	}

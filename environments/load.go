@@ -112,6 +112,10 @@ func (r *reader) config(c *Config, n *yaml.Node) {
 				c.Notifications = append(c.Notifications, r.notification(resolve(item)))
 			}
 		},
+		"sensitivePatterns": func(v *yaml.Node) {
+			items, _ := r.strList(v, "sensitivePatterns")
+			c.SensitivePatterns = append([]string{}, items...)
+		},
 		"history": func(v *yaml.Node) {
 			c.History.at = fieldPos{}
 			r.mapping(v, "history", c.History.at, map[string]func(*yaml.Node){
@@ -126,6 +130,11 @@ func (r *reader) repo(name string, n *yaml.Node) *Repo {
 	what := fmt.Sprintf("repo %q", name)
 	r.mapping(n, what, repo.at, map[string]func(*yaml.Node){
 		"url": func(v *yaml.Node) { repo.URL = r.str(v, what+" url") },
+		"insecure": func(v *yaml.Node) {
+			if b := r.boolean(v, what+" insecure"); b != nil {
+				repo.Insecure = *b
+			}
+		},
 		"auth": func(v *yaml.Node) {
 			a := &repo.Auth
 			a.at = fieldPos{}
@@ -146,6 +155,11 @@ func (r *reader) cluster(name string, n *yaml.Node) *Cluster {
 	what := fmt.Sprintf("cluster %q", name)
 	r.mapping(n, what, cl.at, map[string]func(*yaml.Node){
 		"host": func(v *yaml.Node) { cl.Host = r.str(v, what+" host") },
+		"insecure": func(v *yaml.Node) {
+			if b := r.boolean(v, what+" insecure"); b != nil {
+				cl.Insecure = *b
+			}
+		},
 		"tls": func(v *yaml.Node) {
 			t := &TLS{at: fieldPos{}}
 			cl.TLS = t
@@ -165,6 +179,7 @@ func (r *reader) policy(n *yaml.Node) Policy {
 		"prune":            func(v *yaml.Node) { p.Prune = r.boolean(v, "defaults.prune") },
 		"onFailure":        func(v *yaml.Node) { p.OnFailure = OnFailure(r.str(v, "defaults.onFailure")) },
 		"progressDeadline": func(v *yaml.Node) { p.ProgressDeadline = r.duration(v, "defaults.progressDeadline") },
+		"policy":           func(v *yaml.Node) { p.Policy = r.policySpec(v, "defaults.policy") },
 	})
 	return p
 }

@@ -40,6 +40,7 @@ func (r *reader) environment(name string, n *yaml.Node) *EnvironmentSpec {
 		"progressDeadline": func(v *yaml.Node) { s.ProgressDeadline = r.duration(v, what+" progressDeadline") },
 		"schedule":         func(v *yaml.Node) { s.Schedule = r.str(v, what+" schedule") },
 		"selfHeal":         func(v *yaml.Node) { s.SelfHeal = SelfHeal(r.str(v, what+" selfHeal")) },
+		"policy":           func(v *yaml.Node) { s.Policy = r.policySpec(v, "environments."+name+".policy") },
 		"syncWindows": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				r.add(posOf(v), "%s syncWindows must be a list, not %s", what, kindName(v))
@@ -67,8 +68,22 @@ func (r *reader) syncWindow(env string, n *yaml.Node) *SyncWindow {
 func (r *reader) server(n *yaml.Node) *Server {
 	s := &Server{at: fieldPos{}}
 	r.mapping(n, "server", s.at, map[string]func(*yaml.Node){
-		"listen":    func(v *yaml.Node) { s.Listen = r.str(v, "server.listen") },
-		"tokenFile": func(v *yaml.Node) { s.TokenFile = r.path(v, "server.tokenFile") },
+		"listen":        func(v *yaml.Node) { s.Listen = r.str(v, "server.listen") },
+		"tokenFile":     func(v *yaml.Node) { s.TokenFile = r.path(v, "server.tokenFile") },
+		"readTokenFile": func(v *yaml.Node) { s.ReadTokenFile = r.path(v, "server.readTokenFile") },
+		"publicRead": func(v *yaml.Node) {
+			if b := r.boolean(v, "server.publicRead"); b != nil {
+				s.PublicRead = *b
+			}
+		},
+		"tls": func(v *yaml.Node) {
+			t := &ServerTLS{at: fieldPos{}}
+			s.TLS = t
+			r.mapping(v, "server.tls", t.at, map[string]func(*yaml.Node){
+				"certFile": func(v *yaml.Node) { t.CertFile = r.path(v, "server.tls.certFile") },
+				"keyFile":  func(v *yaml.Node) { t.KeyFile = r.path(v, "server.tls.keyFile") },
+			})
+		},
 		"webhooks": func(v *yaml.Node) {
 			s.Webhooks = map[WebhookKind]*Webhook{}
 			hook := func(kind WebhookKind) func(*yaml.Node) {

@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
-var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{})
+var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{}, PolicySpec{})
 
 func TestLoadFull(t *testing.T) {
 	t.Parallel()
@@ -57,8 +60,19 @@ func TestLoadFull(t *testing.T) {
 			{Kind: Allow, Schedule: "@daily", Duration: 2 * time.Hour},
 		},
 		SelfHeal: SelfHealWarn,
+		Policy: stack.Policy{
+			Name:       "environments.prod.policy",
+			BindMounts: []string{"/srv/shop", "/var/run/docker.sock"},
+			// The operator's own secrets and cache are never a stack's.
+			DeniedBindMounts: append(slices.Clone(stack.DefaultDeniedBindMounts), filepath.Join(dir, "cache"), filepath.Join(dir, "secrets")),
+			Capabilities:     []string{"NET_BIND_SERVICE"},
+			ExternalSecrets:  []string{"shared_*"},
+			ExternalConfigs:  []string{},
+			ExternalNetworks: []string{"traefik_public"},
+			ExternalVolumes:  []string{"shop_data"},
+		},
 	}
-	if d := cmp.Diff(want, prod, ignorePositions, cmpopts.EquateEmpty()); d != "" {
+	if d := cmp.Diff(want, prod, ignorePositions); d != "" {
 		t.Errorf("Environment(prod) mismatch (-want +got):\n%s", d)
 	}
 
@@ -73,6 +87,14 @@ func TestLoadFull(t *testing.T) {
 	}
 	if got := dev.Variables; !cmp.Equal(got, map[string]string{"REPLICAS": "1", "DEBUG": "true"}) {
 		t.Errorf("dev variables = %v", got)
+	}
+	// dev's policy is defaults', and tools' stack on the same cluster is not its.
+	if p := dev.Policy; p.Name != "defaults.policy" || !cmp.Equal(p.ExternalNetworks, []string{"traefik_public"}) ||
+		p.ExternalSecrets != nil || !cmp.Equal(p.Stacks, []string{"tools"}) {
+		t.Errorf("dev policy = %+v", p)
+	}
+	if c.Sensitive()[1] != "*PIN*" || c.Server.ReadTokenFile != sec("read_token") || c.Server.TLS.KeyFile != sec("key.pem") {
+		t.Errorf("sensitivePatterns %v, server %+v", c.Sensitive(), c.Server)
 	}
 	tools, err := c.Environment("tools")
 	if err != nil {

@@ -3,10 +3,15 @@ package environments
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/flotilla-gitops/flotilla/secrets"
 )
+
+// maxSecretFile caps a token, password or URL file: a path to something
+// else (a device, a log) must not be read forever.
+const maxSecretFile = 64 << 10
 
 // readSecret reads a secret from a file at the time it is needed, so a
 // rotated token is picked up without a restart, and trims the trailing
@@ -15,9 +20,18 @@ func readSecret(what, file string) (secrets.Value, error) {
 	if file == "" {
 		return secrets.Value{}, fmt.Errorf("reading %s: no file configured", what)
 	}
-	b, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return secrets.Value{}, fmt.Errorf("reading %s: %w", what, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return secrets.Value{}, fmt.Errorf("reading %s: %w", what, err)
+	}
+	if len(b) > maxSecretFile {
+		clear(b)
+		return secrets.Value{}, fmt.Errorf("reading %s: %s is over %d bytes: not a token or URL", what, file, maxSecretFile)
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
@@ -44,4 +58,9 @@ func (n *Notification) Target() (secrets.Value, error) {
 		return secrets.NewValue([]byte(n.URL)), nil
 	}
 	return readSecret("notification url", n.URLFile)
+}
+
+// ReadToken reads the read-only API token from ReadTokenFile.
+func (s *Server) ReadToken() (secrets.Value, error) {
+	return readSecret("server read token", s.ReadTokenFile)
 }

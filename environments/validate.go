@@ -2,6 +2,7 @@ package environments
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,6 +74,12 @@ func (v *validator) config(c *Config) {
 		v.cluster(c.Clusters[name])
 	}
 	v.policy(c.Defaults.at, "defaults", c.Defaults.OnFailure)
+	v.policySpec(c.Defaults.Policy, "defaults.policy")
+	for _, p := range c.SensitivePatterns {
+		if strings.TrimSpace(strings.ReplaceAll(p, "*", "")) == "" {
+			v.add(c.at.of("sensitivePatterns"), "sensitivePatterns: %q matches every name or none; give part of a name, such as *PASSWORD*", p)
+		}
+	}
 	if len(c.Environments) == 0 && fieldOK(c.at, "environments") {
 		v.add(c.at.of("environments"), "no environments defined")
 	}
@@ -175,7 +182,24 @@ func (v *validator) repo(r *Repo) {
 		v.add(at.of(""), "%s: auth.sshKeyFile and auth.knownHostsFile only apply to SSH URLs, not %s", what, scheme)
 	case basic && scheme != "http":
 		v.add(at.of(""), "%s: auth.tokenFile, username and passwordFile only apply to http(s) URLs, not %s", what, scheme)
+	case basic && strings.HasPrefix(r.URL, "http://") && !r.Insecure && !loopback(r.URL):
+		// Anyone on the path reads the credential, and can serve other commits.
+		v.add(r.at.of("url"), "%s: credentials over plain http:// are refused: use https://, or set insecure: true on the repo", what)
 	}
+}
+
+// loopback reports whether a URL's host is this machine: nothing crosses a
+// network (a Git server beside the operator, or a test's).
+func loopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 func (v *validator) cluster(cl *Cluster) {
@@ -194,6 +218,11 @@ func (v *validator) cluster(cl *Cluster) {
 		}
 	}
 	if cl.TLS == nil {
+		if (scheme == "tcp" || scheme == "http") && !cl.Insecure {
+			// The engine's API is root on every node; without TLS anyone who
+			// can reach the port has it.
+			v.add(cl.at.of("host"), "%s: host %s has no tls: the engine's API would be open to anyone who can reach it; add tls (ca, cert, key), or set insecure: true", what, cl.Host)
+		}
 		return
 	}
 	t := cl.TLS

@@ -103,6 +103,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 		v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
 	}
 	v.policy(at, what, s.OnFailure)
+	v.policySpec(s.Policy, "environments."+s.Name+".policy")
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}
@@ -166,13 +167,44 @@ func (v *validator) server(s *Server) {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil && fieldOK(s.at, "listen") {
 		v.add(s.at.of("listen"), "server: listen %q must be host:port or :port", s.Listen)
 	}
-	v.file(s.at, "tokenFile", s.TokenFile, "server.tokenFile")
+	v.secretFile(s.at, "tokenFile", s.TokenFile, "server.tokenFile")
+	v.secretFile(s.at, "readTokenFile", s.ReadTokenFile, "server.readTokenFile")
+	if s.TokenFile != "" && s.TokenFile == s.ReadTokenFile {
+		v.add(s.at.of("readTokenFile"), "server: readTokenFile is tokenFile: give a different token for reads, or leave readTokenFile out")
+	}
+	if t := s.TLS; t != nil {
+		v.required(t.at, "certFile", t.CertFile, "server.tls")
+		v.required(t.at, "keyFile", t.KeyFile, "server.tls")
+		v.file(t.at, "certFile", t.CertFile, "server.tls.certFile")
+		v.file(t.at, "keyFile", t.KeyFile, "server.tls.keyFile")
+	}
 	for _, kind := range slices.Sorted(maps.Keys(s.Webhooks)) {
 		h := s.Webhooks[kind]
 		what := "server.webhooks." + string(kind)
 		if v.required(h.at, "secretFile", h.SecretFile, what) {
-			v.file(h.at, "secretFile", h.SecretFile, what+".secretFile")
+			v.secretFile(h.at, "secretFile", h.SecretFile, what+".secretFile")
 		}
+	}
+}
+
+// secretFile checks a token or webhook secret now: it must exist and hold
+// at least MinSecretLen bytes, or it can be guessed. Its content is never
+// shown.
+func (v *validator) secretFile(at fieldPos, key, path, what string) {
+	if path == "" || !fieldOK(at, key) {
+		return
+	}
+	before := len(v.list)
+	v.file(at, key, path, what)
+	if len(v.list) > before {
+		return
+	}
+	secret, err := readSecret(what, path)
+	switch {
+	case err != nil:
+		v.add(at.of(key), "%v", err)
+	case secret.Len() < MinSecretLen:
+		v.add(at.of(key), "%s %s holds %d bytes: use at least %d random bytes (e.g. openssl rand -hex 32)", what, path, secret.Len(), MinSecretLen)
 	}
 }
 

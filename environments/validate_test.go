@@ -41,7 +41,7 @@ func TestValidateProblems(t *testing.T) {
 			[]wantProblem{{4, `unknown cluster "prod" (defined: local)`}}},
 		{"duplicate stack on one cluster", base + "environments:\n  a: {repo: shop, branch: a, files: [s.yml], stack: shop}\n  b: {repo: shop, branch: b, files: [s.yml], stack: shop}\n",
 			[]wantProblem{{5, `stack "shop" on cluster "local" is already deployed by environment "a"`}}},
-		{"same stack on two clusters is fine", base + "clusters:\n  two: {host: tcp://10.0.0.2:2376}\nenvironments:\n  a: {repo: shop, branch: a, files: [s.yml], stack: shop}\n  b: {repo: shop, branch: b, files: [s.yml], stack: shop, cluster: two}\n", nil},
+		{"same stack on two clusters is fine", base + "clusters:\n  two: {host: tcp://10.0.0.2:2376, insecure: true}\nenvironments:\n  a: {repo: shop, branch: a, files: [s.yml], stack: shop}\n  b: {repo: shop, branch: b, files: [s.yml], stack: shop, cluster: two}\n", nil},
 		{"paths leaving the repo", base + "environments:\n  dev:\n    repo: shop\n    branch: dev\n    path: /abs\n    files: [../x.yml, ok.yml]\n    envFiles: [a/../../b.env]\n    stack: dev\n",
 			[]wantProblem{{7, `path "/abs"`}, {8, `files "../x.yml"`}, {9, `envFiles "a/../../b.env"`}}},
 		{"wrong types reported once", base + "environments:\n  dev: {repo: shop, branch: dev, files: s.yml, stack: dev, prune: yes please, variables: [A]}\n",

@@ -15,7 +15,7 @@ import (
 func (r *renderer) environment(svc types.ServiceConfig) ([]string, error) {
 	env := map[string]*string{}
 	for _, f := range svc.EnvFiles {
-		p, b, err := readFile(r.fsys, r.dir, f.Path)
+		p, b, err := readFile(r.fsys, r.dir, f.Path, MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("env_file: %w", err)
 		}

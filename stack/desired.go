@@ -34,7 +34,9 @@ const (
 // would create it. Every slice is sorted by Name. It holds secret and config
 // contents as secrets.Value, which never prints.
 type Desired struct {
-	Stack    string
+	Stack string
+	// Files are the stack files it was rendered from, for messages.
+	Files    []string `json:"-"`
 	Services []Service
 	Networks []Network
 	Volumes  []Volume

@@ -8,7 +8,12 @@
 // real swarm by TestConformance. Objects carry the labels docker sets
 // (LabelNamespace, LabelImage) and Flotilla's ownership labels, which all
 // start with LabelPrefix. Live, beside Desired, is what a stack has on the
-// engine, as package cluster reads it.
+// engine, as package cluster reads it. A stack file may not set those labels
+// itself, nor name an object with ReservedNamePrefix (ReservedError).
+//
+// CheckPolicy checks a rendered stack against a Policy — bind mounts,
+// capabilities, the host network, external objects and other stacks'
+// namespaces — before anything is written.
 //
 // It does no I/O beyond reading the fs.FS it is given, so a directory and a Git
 // commit tree render the same way; nothing outside that FS is ever read, and

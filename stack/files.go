@@ -3,9 +3,12 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/flotilla-gitops/flotilla/secrets"
 )
 
 // maxLinks bounds symlink chains, as the kernel does (ELOOP).
@@ -80,15 +83,47 @@ func resolveLinks(fsys fs.FS, p string) (string, error) {
 	return done, nil
 }
 
-// readFile reads a file referenced from a stack file, inside fsys only.
-func readFile(fsys fs.FS, dir, name string) (string, []byte, error) {
+// MaxFileSize caps stack files and env files. A repository can hold a file
+// of any size, and each is read whole into memory: the size is checked
+// before a byte is read.
+const MaxFileSize = 4 << 20
+
+// Caps on what a secret's or config's file may be, before it is read: the
+// content must be under Docker's limits, and an age file's ciphertext is
+// at most 4/3 (armor) of that plus its header.
+var (
+	maxSecretFile    = int64(secrets.SecretLimit) - 1
+	maxConfigFile    = int64(secrets.ConfigLimit) - 1
+	maxEncryptedFile = int64(secrets.SecretLimit)*14/10 + 64<<10
+)
+
+// readFile reads a file referenced from a stack file, inside fsys only,
+// refusing one over limit bytes before reading it.
+func readFile(fsys fs.FS, dir, name string, limit int64) (string, []byte, error) {
 	p, err := resolvePath(fsys, dir, name)
 	if err != nil {
 		return "", nil, err
 	}
-	b, err := fs.ReadFile(fsys, p)
+	tooLarge := func(size int64) error {
+		return &secrets.FileError{Path: p, Err: secrets.ErrTooLarge,
+			Detail: fmt.Sprintf("%d bytes; it must be at most %d here", size, limit)}
+	}
+	// A Git tree knows a blob's size without reading it.
+	if fi, err := fs.Stat(fsys, p); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return p, nil, tooLarge(fi.Size())
+	}
+	f, err := fsys.Open(p)
 	if err != nil {
 		return p, nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	defer f.Close()
+	// The file may have grown since the Stat.
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return p, nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	if int64(len(b)) > limit {
+		return p, nil, tooLarge(int64(len(b)))
 	}
 	return p, b, nil
 }

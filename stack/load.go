@@ -66,8 +66,9 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 
 	r := &renderer{fsys: fsys, stack: opts.Stack, vars: vars, opts: opts}
 	details := types.ConfigDetails{Environment: vars}
+	pos := positions{}
 	for i, f := range opts.Files {
-		p, content, err := readFile(fsys, ".", f)
+		p, content, err := readFile(fsys, ".", f, MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading stack file: %w", err)
 		}
@@ -77,7 +78,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 			// against it because ResolvePaths is off.
 			details.WorkingDir = path.Join("/", r.dir)
 		}
-		content, warnings, err := checkKeys(f, content)
+		content, warnings, err := checkKeys(f, content, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +90,9 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkReserved(project, pos, opts.Files); err != nil {
+		return nil, err
+	}
 	r.project = project
 	d, err := r.render(hosts)
 	if err != nil {
@@ -96,6 +100,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Desired, error) {
 		// needs to know which deploy the bad secret or service belongs to.
 		return nil, fmt.Errorf("%s: %w", strings.Join(opts.Files, " + "), err)
 	}
+	d.Files = opts.Files
 	if opts.Version != nil {
 		if err := versionObjects(d, opts.Version); err != nil {
 			return nil, err

@@ -71,7 +71,10 @@ var extensible = map[string]bool{
 // It returns the content with the top-level `version:` line blanked: docker
 // requires a 3.x version or none, and compose-go would log that the key is
 // obsolete, which is noise for a stack file.
-func checkKeys(file string, content []byte) ([]byte, []Warning, error) {
+//
+// pos, when not nil, records where labels and object names were written,
+// for the reserved-name check that runs on the loaded project.
+func checkKeys(file string, content []byte, pos positions) ([]byte, []Warning, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -109,7 +112,7 @@ func checkKeys(file string, content []byte) ([]byte, []Warning, error) {
 			versionLine = k.Line
 		}
 	}
-	c := &keyChecker{file: file, minor: minor}
+	c := &keyChecker{file: file, minor: minor, pos: pos}
 	c.walk(root, "", "", nil)
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, nil, err
@@ -145,6 +148,7 @@ type keyChecker struct {
 	minor    int // the file's format, 3.<minor>
 	warnings []Warning
 	errs     []error
+	pos      positions
 	// seen bounds the walk: an aliased node is checked once per place, so
 	// nested aliases ("billion laughs") cannot make it exponential.
 	seen map[aliasVisit]bool
@@ -222,6 +226,7 @@ func (c *keyChecker) walk(node *yaml.Node, pattern, shown string, service *strin
 				continue
 			}
 			child = strings.TrimPrefix(child, ".")
+			c.pos.record(c.file, child, childShown, v)
 			if pattern == "services.*" {
 				if why, ok := ignoredKeys[key]; ok {
 					c.warnings = append(c.warnings, Warning{Service: *service, Key: key, Message: "ignored: " + why})

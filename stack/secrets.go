@@ -81,12 +81,29 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 	if c.File == "" {
 		return fileObject{}, fmt.Errorf("%s %s: no file, external or driver given", kind, key)
 	}
-	p, b, err := readFile(r.fsys, r.dir, c.File)
+	encrypted := strings.HasSuffix(c.File, ".age")
+	if encrypted && kind == "config" {
+		return fileObject{}, ageConfig(key, c.File)
+	}
+	limit := maxSecretFile
+	switch {
+	case encrypted:
+		limit = maxEncryptedFile
+	case kind == "config":
+		limit = maxConfigFile
+	}
+	p, b, err := readFile(r.fsys, r.dir, c.File, limit)
 	if err != nil {
 		return fileObject{}, fmt.Errorf("%s %s: %w", kind, key, err)
 	}
 	obj.source = Source{Kind: SourceFile, Path: p}
-	if strings.HasSuffix(p, ".age") {
+	if strings.HasSuffix(p, ".age") { // reached through a link
+		if kind == "config" {
+			return fileObject{}, ageConfig(key, p)
+		}
+		encrypted = true
+	}
+	if encrypted {
 		obj.source.Encrypted = true
 		if r.opts.Decrypt == nil {
 			return fileObject{}, fmt.Errorf("%s %s: %s is age-encrypted and no decryption key is configured", kind, key, p)
@@ -101,6 +118,9 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 		obj.data = v
 		return obj, nil
 	}
+	if err := secrets.CheckSize(p, len(b), limits[kind]); err != nil {
+		return fileObject{}, fmt.Errorf("%s %s: %w", kind, key, err)
+	}
 	obj.data = secrets.NewValue(b)
 	return obj, nil
 }
@@ -112,6 +132,16 @@ func namesFile(err error) bool {
 	var noIdentity *secrets.NoIdentityError
 	return errors.As(err, &fileErr) || errors.As(err, &noIdentity)
 }
+
+// ageConfig refuses an encrypted config: decrypting it would put the
+// plaintext where anyone who can reach the engine's API reads it.
+func ageConfig(key, file string) error {
+	return fmt.Errorf("config %s: %s is age-encrypted, but Docker stores configs unencrypted and shows them to anyone who can reach its API: declare it under secrets: instead",
+		key, file)
+}
+
+// limits are Docker's, by kind of object.
+var limits = map[string]secrets.SizeLimit{"secret": secrets.SecretLimit, "config": secrets.ConfigLimit}
 
 // fileRef is a service's reference to a secret or config, with docker's
 // defaults: target = source key, uid and gid "0", mode 0444.

@@ -17,21 +17,32 @@ import (
 func variables(fsys fs.FS, opts Options) (map[string]string, error) {
 	vars := map[string]string{}
 	for _, f := range opts.EnvFiles {
-		p, b, err := readFile(fsys, ".", f)
+		p, b, err := readFile(fsys, ".", f, MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading env file %s: %w", f, err)
 		}
-		parsed, err := dotenv.ParseWithLookup(bytes.NewReader(b), func(k string) (string, bool) {
-			v, ok := vars[k]
-			return v, ok
-		})
+		parsed, err := ParseEnvFile(p, b, vars)
 		if err != nil {
-			return nil, fmt.Errorf("parsing env file %s: %w", p, err)
+			return nil, err
 		}
 		maps.Copy(vars, parsed)
 	}
 	maps.Copy(vars, opts.Variables)
 	return vars, nil
+}
+
+// ParseEnvFile reads a variables file (KEY=VALUE lines, as `docker stack
+// deploy` reads .env) as Options.EnvFiles are read; ${VAR} inside it
+// refers to vars, the variables read so far. name is for errors.
+func ParseEnvFile(name string, content []byte, vars map[string]string) (map[string]string, error) {
+	parsed, err := dotenv.ParseWithLookup(bytes.NewReader(content), func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	})
+	if err != nil {
+		return nil, fmt.Errorf("parsing env file %s: %w", name, err)
+	}
+	return parsed, nil
 }
 
 // strictSubstitute interpolates like compose-go's default, except that a

@@ -63,10 +63,10 @@ func startOperatorWith(t testing.TB, envs map[string]envOpts, extra string, flag
 	bin := buildFlotilla(t)
 	o := &operator{t: t, repo: gittest.NewRepo(t), dir: t.TempDir(), stacks: map[string]string{}, out: &swarmtest.Output{}, exited: make(chan error, 1)}
 	o.git = gittest.ServeHTTP(t, o.repo.Bare, "git-token-123")
-	o.secret = "hook-secret-456"
+	o.secret = "hook-secret-456-0123456789abcdef0123"
 	port := swarmtest.FreePort(t)
 	o.api = fmt.Sprintf("http://127.0.0.1:%d", port)
-	files := map[string]string{"git-token": "git-token-123", "api-token": "api-token-789", "hook-secret": o.secret}
+	files := map[string]string{"git-token": "git-token-123", "api-token": "api-token-789-0123456789abcdef01234", "hook-secret": o.secret}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(o.dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
