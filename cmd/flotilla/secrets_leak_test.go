@@ -26,8 +26,8 @@ func runAll(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// TestPlaintextAppearsNowhere deploys a stack with an age-encrypted secret
-// and config, with debug logging, and looks for the plaintext in everything
+// TestPlaintextAppearsNowhere deploys a stack with an age-encrypted secret,
+// with debug logging, and looks for the plaintext in everything
 // Flotilla printed, in every label and spec on the engine, and in the errors
 // of bad ciphertext.
 func TestPlaintextAppearsNowhere(t *testing.T) {
@@ -63,10 +63,15 @@ services:
   app:
     image: flotilla-test/app:v1
     secrets: [db_pw]
-    configs: [{source: app_conf, target: /etc/app.conf}]
     deploy: {update_config: {monitor: 1s}}
 secrets:
   db_pw: {file: ./pw.age}
+`))
+	write("config.yml", []byte(`
+services:
+  app:
+    image: flotilla-test/app:v1
+    configs: [{source: app_conf, target: /etc/app.conf}]
 configs:
   app_conf: {file: ./conf.age}
 `))
@@ -105,7 +110,18 @@ configs:
 	}
 	write("pw.age", ct)
 
-	out, err := runAll(t, "deploy", "--log-level", "debug", "--resolve-image", "never", "-c", file, "-i", key, name)
+	// Docker stores configs unencrypted: an encrypted file is refused as
+	// a config, by name, before anything is decrypted or created.
+	out, err := runAll(t, "deploy", "-c", filepath.Join(dir, "config.yml"), "-i", key, name)
+	if err == nil || !strings.Contains(err.Error(), "app_conf") || !strings.Contains(err.Error(), "conf.age") || !strings.Contains(err.Error(), "secrets:") {
+		t.Errorf("an age file as a config: %v, want a refusal naming it and pointing to secrets:", err)
+	}
+	look("encrypted config output", out)
+	if objs := stackObjects(t, c, name); len(objs) != 0 {
+		t.Fatalf("encrypted config: objects were created: %v", objs)
+	}
+
+	out, err = runAll(t, "deploy", "--log-level", "debug", "--resolve-image", "never", "-c", file, "-i", key, name)
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
@@ -128,18 +144,12 @@ configs:
 		t.Fatalf("services: %d, %v", len(svcs), err)
 	}
 	secs, _ := c.SecretList(t.Context(), swarm.SecretListOptions{Filters: label})
-	cfgs, _ := c.ConfigList(t.Context(), swarm.ConfigListOptions{Filters: label})
-	if len(secs) != 1 || len(cfgs) != 1 {
-		t.Fatalf("%d secrets and %d configs, want one each", len(secs), len(cfgs))
+	if len(secs) != 1 {
+		t.Fatalf("%d secrets, want one", len(secs))
 	}
-	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec, "config labels": cfgs[0].Spec.Labels} {
+	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec} {
 		b, _ := json.Marshal(obj)
 		look(what, string(b))
-	}
-	// The config's data is the plaintext by design (the engine hands it to
-	// the task); that it arrived decrypted is the point.
-	if string(cfgs[0].Spec.Data) != plaintext {
-		t.Errorf("the config holds %d bytes that are not the decrypted content", len(cfgs[0].Spec.Data))
 	}
 	if len(seen) < 9 {
 		t.Errorf("looked in only %d places", len(seen))
