@@ -132,9 +132,12 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 		errs = append(errs, fmt.Errorf("listing configs: %w", err))
 	}
 	for _, s := range configs {
-		// Flotilla keeps a stack's deploy history and pin in configs
-		// labelled with the stack's name.
-		ours := s.Spec.Labels["io.flotilla.history"] == name || s.Spec.Labels["io.flotilla.pin"] == name
+		// Flotilla keeps a stack's deploy history, pin, lease and deploy
+		// journal in configs labelled with the stack's name.
+		ours := false
+		for _, l := range []string{"io.flotilla.history", "io.flotilla.pin", "io.flotilla.lease", "io.flotilla.journal"} {
+			ours = ours || s.Spec.Labels[l] == name
+		}
 		if inStack(s.Spec.Name, s.Spec.Labels) || ours {
 			errs = append(errs, retryRemove(ctx, "config "+s.Spec.Name, func() error { return c.ConfigRemove(ctx, s.ID) }))
 		}
