@@ -4,9 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
-	"strings"
-
-	cerrdefs "github.com/containerd/errdefs"
 )
 
 // Labels of the config objects Flotilla keeps for itself (leases, deploy
@@ -37,19 +34,4 @@ func ObjectName(kind, key, suffix string) string {
 		clean = clean[:min(len(clean), room-9)] + "-" + h
 	}
 	return "flotilla." + kind + "." + clean + tail
-}
-
-// The engine's errors, classified once here.
-
-// IsConflict reports a create refused because the name is taken.
-func IsConflict(err error) bool { return cerrdefs.IsConflict(err) }
-
-// IsNotFound reports an object that does not exist (any more).
-func IsNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
-
-// IsOutOfSequence reports an update sent with a version that is no longer
-// the object's: someone else updated it first. The engine answers with a
-// plain 500 and this text (API 1.41), not a conflict.
-func IsOutOfSequence(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "update out of sequence")
 }
