@@ -6,3 +6,8 @@ import (
 )
 
 var _ apply.Cluster = (*cluster.Docker)(nil)
+
+var (
+	_ apply.RecoverCluster = (*cluster.Docker)(nil)
+	_ apply.JournalStore   = (*cluster.Docker)(nil)
+)

@@ -51,6 +51,9 @@ type Options struct {
 	Log      *slog.Logger
 	// PollInterval is how often convergence is checked (default 500ms).
 	PollInterval time.Duration
+	// Journal, when set, is told what the deploy will change before its
+	// first write and of every object it creates (see JournalHandle).
+	Journal JournalWriter
 }
 
 func (o Options) withDefaults() Options {

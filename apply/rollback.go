@@ -17,46 +17,60 @@ import (
 // networks, secrets and configs it created are removed once nothing uses
 // them. It waits for the restored services to run again.
 func (r *run) rollback(ctx context.Context) error {
+	rolledBack, err := restore(ctx, r.c, r.previous, r.created, watchOptions{
+		Deadline: r.o.ProgressDeadline, Monitor: time.Second, Interval: r.o.PollInterval, Progress: r.o.Progress,
+		FailureThreshold: r.o.FailureThreshold,
+	})
+	r.res.RolledBack = append(r.res.RolledBack, rolledBack...)
+	slices.Sort(r.res.RolledBack)
+	return err
+}
+
+// restore is the rollback of a failed Run and of an interrupted deploy's
+// recovery (Recover): each service in previous goes back to its spec unless
+// it is there already, the created objects go in reverse order — services
+// first, then, once the restored services run again, the networks,
+// secrets and configs nothing uses any more. It returns the names of what
+// it restored or removed.
+func restore(ctx context.Context, c Cluster, previous map[string]previousSpec, created []createdObject, wo watchOptions) ([]string, error) {
 	var errs []error
+	var done []string
 	var restored []watched
-	for id, prev := range r.previous {
-		cur, err := r.c.InspectService(ctx, id)
+	for id, prev := range previous {
+		cur, err := c.InspectService(ctx, id)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
 			continue
 		}
-		r.res.RolledBack = append(r.res.RolledBack, prev.name)
+		done = append(done, prev.name)
 		if sameSpec(cur.Spec, prev.spec) {
-			// Swarm's own rollback got there first; another update would
-			// only bump the version.
+			// Swarm's own rollback got there first, or the deploy never
+			// sent this update; another update would only bump the
+			// version.
 			restored = append(restored, watched{id: id, name: prev.name, since: time.Now()})
 			continue
 		}
 		since := time.Now()
-		if _, err := r.c.UpdateService(ctx, id, cur.Version, prev.spec, false); err != nil {
+		if _, err := c.UpdateService(ctx, id, cur.Version, prev.spec, false); err != nil {
 			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
 			continue
 		}
 		restored = append(restored, watched{id: id, name: prev.name, since: since})
 	}
-	// Created objects go in reverse: services first, then what they used.
-	created := slices.Clone(r.created)
+	created = slices.Clone(created)
 	slices.Reverse(created)
 	for _, o := range created {
 		if o.kind != diff.KindService {
 			continue
 		}
-		if err := r.c.RemoveService(ctx, o.id); err != nil && !cluster.IsNotFound(err) {
+		if err := c.RemoveService(ctx, o.id); err != nil && !cluster.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing service %s created by the failed deploy: %w", o.name, err))
 			continue
 		}
-		r.res.RolledBack = append(r.res.RolledBack, o.name)
+		done = append(done, o.name)
 	}
 	if len(restored) > 0 {
-		if _, err := waitConverged(ctx, r.c, restored, watchOptions{
-			Deadline: r.o.ProgressDeadline, Monitor: time.Second, Interval: r.o.PollInterval, Progress: r.o.Progress,
-			FailureThreshold: r.o.FailureThreshold,
-		}); err != nil {
+		if _, err := waitConverged(ctx, c, restored, wo); err != nil {
 			errs = append(errs, fmt.Errorf("waiting for the previous specs to run again: %w", err))
 		}
 	}
@@ -64,11 +78,11 @@ func (r *run) rollback(ctx context.Context) error {
 		var remove func(context.Context, string) error
 		switch o.kind {
 		case diff.KindNetwork:
-			remove = func(ctx context.Context, id string) error { return removeNetwork(ctx, r.c, id) }
+			remove = func(ctx context.Context, id string) error { return removeNetwork(ctx, c, id) }
 		case diff.KindSecret:
-			remove = r.c.RemoveSecret
+			remove = c.RemoveSecret
 		case diff.KindConfig:
-			remove = r.c.RemoveConfig
+			remove = c.RemoveConfig
 		default:
 			continue
 		}
@@ -76,10 +90,10 @@ func (r *run) rollback(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("removing %s %s created by the failed deploy: %w", o.kind, o.name, err))
 			continue
 		}
-		r.res.RolledBack = append(r.res.RolledBack, o.name)
+		done = append(done, o.name)
 	}
-	slices.Sort(r.res.RolledBack)
-	return joinErrs(errs)
+	slices.Sort(done)
+	return done, joinErrs(errs)
 }
 
 // sameSpec compares specs as the engine stores them.

@@ -122,6 +122,12 @@ func Run(ctx context.Context, c Cluster, plan diff.Plan, opts Options) (*Result,
 	}
 	r := &run{c: c, plan: plan, o: o, secretIDs: map[string]string{}, configIDs: map[string]string{}, previous: map[string]previousSpec{}}
 	log := o.Log.With("stack", plan.Stack)
+	if o.Journal != nil {
+		services, creates := journalPlan(plan)
+		if err := o.Journal.Started(ctx, services, creates); err != nil {
+			return nil, fmt.Errorf("deploying stack %s: recording the journal: %w", plan.Stack, err)
+		}
+	}
 
 	watch, err := r.applyAll(ctx)
 	if err != nil {
@@ -188,11 +194,19 @@ func (r *run) applyAll(ctx context.Context) ([]watched, error) {
 	return r.services(ctx, services)
 }
 
-func (r *run) recordCreated(kind diff.Kind, id, name string) {
+// recordCreated remembers an object for the rollback, and tells the journal.
+func (r *run) recordCreated(ctx context.Context, kind diff.Kind, id, name string) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.created = append(r.created, createdObject{kind: kind, id: id, name: name})
 	r.res.Created = append(r.res.Created, name)
+	r.mu.Unlock()
+	if r.o.Journal == nil {
+		return nil
+	}
+	if err := r.o.Journal.Created(ctx, JournalObject{Kind: kind, Name: name, ID: id}); err != nil {
+		return fmt.Errorf("recording %s %s in the journal: %w", kind, name, err)
+	}
+	return nil
 }
 
 func (r *run) network(ctx context.Context, ch diff.Change) error {
@@ -214,8 +228,7 @@ func (r *run) network(ctx context.Context, ch diff.Change) error {
 	if err != nil {
 		return err
 	}
-	r.recordCreated(diff.KindNetwork, id, ch.Name)
-	return nil
+	return r.recordCreated(ctx, diff.KindNetwork, id, ch.Name)
 }
 
 func (r *run) secret(ctx context.Context, ch diff.Change) error {
@@ -234,7 +247,7 @@ func (r *run) secret(ctx context.Context, ch diff.Change) error {
 			return err
 		}
 		r.secretIDs[s.Name] = id
-		r.recordCreated(diff.KindSecret, id, ch.Name)
+		return r.recordCreated(ctx, diff.KindSecret, id, ch.Name)
 	case diff.ActionUpdate:
 		// Only labels can change on a secret (adopting one docker created).
 		spec := swarm.SecretSpec{Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels}}
@@ -261,7 +274,7 @@ func (r *run) config(ctx context.Context, ch diff.Change) error {
 			return err
 		}
 		r.configIDs[s.Name] = id
-		r.recordCreated(diff.KindConfig, id, ch.Name)
+		return r.recordCreated(ctx, diff.KindConfig, id, ch.Name)
 	case diff.ActionUpdate:
 		spec := swarm.ConfigSpec{Annotations: swarm.Annotations{Name: s.Name, Labels: s.Labels}}
 		if err := r.c.UpdateConfig(ctx, ch.Live.ID, ch.Live.Version, spec); err != nil {

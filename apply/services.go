@@ -154,8 +154,8 @@ func (r *run) service(ctx context.Context, ch diff.Change) (*watched, error) {
 			return nil, err
 		}
 		r.warn(ch.Name, warnings)
-		r.recordCreated(diff.KindService, id, ch.Name)
-		return &watched{id: id, name: ch.Name, since: since}, nil
+		w := &watched{id: id, name: ch.Name, since: since}
+		return w, r.recordCreated(ctx, diff.KindService, id, ch.Name)
 	case diff.ActionUpdate, diff.ActionReplace:
 		return r.update(ctx, ch, spec, since)
 	}
@@ -202,6 +202,12 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 		r.mu.Lock()
 		r.previous[ch.Live.ID] = previousSpec{name: ch.Name, spec: cur.Spec}
 		r.mu.Unlock()
+		if r.o.Journal != nil {
+			js := JournalService{ID: ch.Live.ID, Name: ch.Name, Version: cur.Version.Index, Previous: cur.Spec, SpecHash: spec.Labels[stack.LabelSpecHash]}
+			if err := r.o.Journal.Reread(ctx, js); err != nil {
+				return nil, fmt.Errorf("recording service %s in the journal: %w", ch.Name, err)
+			}
+		}
 		live, version = cur.Spec, cur.Version
 	}
 }

@@ -102,3 +102,27 @@ func (d *Docker) ConfigsByLabel(ctx context.Context, label string) ([]swarm.Conf
 	}
 	return list, nil
 }
+
+// ServiceIDs maps service names to IDs in one list call, like SecretIDs.
+func (d *Docker) ServiceIDs(ctx context.Context, names []string) (map[string]string, error) {
+	args := filters.NewArgs()
+	for _, n := range names {
+		args.Add("name", n)
+	}
+	list, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: args})
+	if err != nil {
+		return nil, fmt.Errorf("looking up services %v: %w", names, err)
+	}
+	return exactIDs(names, list, func(s swarm.Service) (string, string) { return s.Spec.Name, s.ID }), nil
+}
+
+// NetworkIDs maps network names to IDs in one call: every network is
+// listed, because the engine matches swarm networks' names exactly but
+// others' by prefix.
+func (d *Docker) NetworkIDs(ctx context.Context, names []string) (map[string]string, error) {
+	list, err := d.api.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("looking up networks %v: %w", names, err)
+	}
+	return exactIDs(names, list, func(n network.Summary) (string, string) { return n.Name, n.ID }), nil
+}

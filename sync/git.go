@@ -27,6 +27,8 @@ type Repo struct {
 	// CacheDir is the root of the caches; this repository's objects go in a
 	// directory under it named after a hash of the URL.
 	CacheDir string
+	// Timeouts bound each listing and fetch (zero: the defaults).
+	Timeouts Timeouts
 
 	// mu is held for writing by Update and for reading by the file systems
 	// it hands out, so a fetch never changes the store under a reader.
@@ -142,8 +144,13 @@ func (r *Repo) list(ctx context.Context, creds credentials) (map[plumbing.Refere
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.URL}})
 	r.listings.Add(1)
 	started := time.Now()
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: creds.method})
+	c := r.begin(ctx, "listing refs of", r.Timeouts.withDefaults().List)
+	refs, err := remote.ListContext(c.ctx, &git.ListOptions{Auth: creds.method, ProxyOptions: c.proxy()})
+	err = c.end(err)
 	r.observe("list", started, err)
+	if interrupted(ctx, err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, scrub(r.classify("listing refs of", err, r.Auth.KnownHostsFile), creds.secrets...)
 	}
@@ -184,6 +191,11 @@ func (r *Repo) fetch(ctx context.Context, creds credentials, refs map[plumbing.R
 		Auth:       creds.method,
 	}
 	err := r.fetchOnce(ctx, opts)
+	if interrupted(ctx, err) {
+		// The remote or the caller, not the cache, is to blame: no
+		// second try.
+		return err
+	}
 	if err != nil && ctx.Err() == nil {
 		if rerr := r.recreate(); rerr != nil {
 			return errors.Join(err, rerr)
@@ -196,13 +208,18 @@ func (r *Repo) fetch(ctx context.Context, creds credentials, refs map[plumbing.R
 	return nil
 }
 
+// fetchOnce fetches under the fetch deadlines; a timeout is a *TimeoutError.
 func (r *Repo) fetchOnce(ctx context.Context, opts *git.FetchOptions) error {
 	r.fetches.Add(1)
 	started := time.Now()
-	err := r.repo.FetchContext(ctx, opts)
+	c := r.begin(ctx, "fetching from", r.Timeouts.withDefaults().Fetch)
+	o := *opts
+	o.ProxyOptions = c.proxy()
+	err := r.repo.FetchContext(c.ctx, &o)
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		err = nil
 	}
+	err = c.end(err)
 	r.observe("fetch", started, err)
 	return err
 }

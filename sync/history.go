@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docker/docker/api/types/swarm"
 
@@ -79,9 +82,17 @@ const (
 	labelHistory = "io.flotilla.history"
 	labelSeq     = "io.flotilla.history.seq"
 	labelPin     = "io.flotilla.pin"
-	// A Docker config holds at most 1000 KiB; an error message is cut well
-	// below that.
-	maxErrorLen = 8 << 10
+	// A Docker config holds at most 1000 KiB; a record is kept well below
+	// that, whatever the commit message, the plan or the error.
+	maxErrorLen   = 8 << 10
+	maxMessageLen = 4 << 10
+	maxFieldLen   = 256 // names, subject, one change line
+	maxPlanLen    = 1 << 10
+	maxChanges    = 100
+	maxRecordSize = 64 << 10
+	// keepSucceeded is how many successful deploys pruning always keeps,
+	// however many failures came after them: the way back to a good commit.
+	keepSucceeded = 5
 )
 
 // configStore is what history needs from the cluster.
@@ -99,6 +110,9 @@ type configStore interface {
 type History struct {
 	store configStore
 	limit int
+	// Log, when set, is told of records that can't be read; they are
+	// skipped.
+	Log *slog.Logger
 }
 
 // NewHistory keeps up to limit records per environment.
@@ -121,43 +135,61 @@ func objectName(kind, key, suffix string) string {
 	return "flotilla." + kind + "." + clean + "." + suffix
 }
 
-// List returns the records of stack, oldest first.
+// List returns the records of stack, oldest first. A record that can't be
+// read is skipped (and logged): one bad object must not hide the history.
 func (h *History) List(ctx context.Context, stack string) ([]Record, error) {
+	records, _, err := h.list(ctx, stack)
+	return records, err
+}
+
+// list also returns the highest sequence number in use, unreadable records
+// included, for the next record to take the one after.
+func (h *History) list(ctx context.Context, stack string) ([]Record, int64, error) {
 	configs, err := h.store.ConfigsByLabel(ctx, labelHistory+"="+stack)
 	if err != nil {
-		return nil, fmt.Errorf("reading history of stack %s: %w", stack, err)
+		return nil, 0, fmt.Errorf("reading history of stack %s: %w", stack, err)
 	}
 	records := make([]Record, 0, len(configs))
+	var maxSeq int64
 	for _, c := range configs {
-		var r Record
-		if err := json.Unmarshal(c.Spec.Data, &r); err != nil {
-			return nil, fmt.Errorf("reading history record %s: %w", c.Spec.Name, err)
+		if seq, err := strconv.ParseInt(c.Spec.Labels[labelSeq], 10, 64); err == nil {
+			maxSeq = max(maxSeq, seq)
 		}
+		var r Record
+		err := json.Unmarshal(c.Spec.Data, &r)
+		if err == nil && r.Stack != stack {
+			err = fmt.Errorf("it is a record of stack %q", r.Stack)
+		}
+		if err != nil {
+			if h.Log != nil {
+				h.Log.Warn("skipping an unreadable history record", "stack", stack, "config", c.Spec.Name, "err", err)
+			}
+			continue
+		}
+		maxSeq = max(maxSeq, r.Seq)
 		records = append(records, r)
 	}
 	sort.Slice(records, func(i, j int) bool { return records[i].Seq < records[j].Seq })
-	return records, nil
+	return records, maxSeq, nil
 }
 
 // Append stores r as its stack's next record and prunes the oldest beyond the
 // limit. Two processes appending at once both succeed: the loser of a name
 // takes the next sequence number.
 func (h *History) Append(ctx context.Context, r Record) (Record, error) {
-	records, err := h.List(ctx, r.Stack)
+	records, maxSeq, err := h.list(ctx, r.Stack)
 	if err != nil {
 		return r, err
 	}
-	if len(r.Error) > maxErrorLen {
-		r.Error = r.Error[:maxErrorLen] + "… (cut)"
-	}
-	r.Seq = 1
-	if n := len(records); n > 0 {
-		r.Seq = records[n-1].Seq + 1
-	}
+	r = bounded(r)
+	r.Seq = maxSeq + 1
 	for attempt := 0; ; attempt++ {
 		data, err := json.Marshal(r)
 		if err != nil {
 			return r, fmt.Errorf("encoding history record: %w", err)
+		}
+		if len(data) > maxRecordSize {
+			return r, fmt.Errorf("recording history of %s: the record is %d bytes, more than %d even cut", r.Stack, len(data), maxRecordSize)
 		}
 		seq := strconv.FormatInt(r.Seq, 10)
 		_, err = h.store.CreateConfig(ctx, swarm.ConfigSpec{
@@ -176,12 +208,79 @@ func (h *History) Append(ctx context.Context, r Record) (Record, error) {
 		r.Seq++
 	}
 	records = append(records, r)
-	if h.limit > 0 && len(records) > h.limit {
-		if err := h.prune(ctx, r.Stack, records[:len(records)-h.limit]); err != nil {
+	if old := prunable(records, h.limit); len(old) > 0 {
+		if err := h.prune(ctx, r.Stack, old); err != nil {
 			return r, err
 		}
 	}
 	return r, nil
+}
+
+// prunable picks the records (oldest first) that go beyond limit, sparing
+// the newest keepSucceeded successful deploys: a run of failures never
+// pushes the last good commits out of the history.
+func prunable(records []Record, limit int) []Record {
+	if limit <= 0 || len(records) <= limit {
+		return nil
+	}
+	keep := make(map[int64]bool, limit+keepSucceeded)
+	good := 0
+	for i := len(records) - 1; i >= 0; i-- {
+		r := records[i]
+		switch {
+		case i >= len(records)-limit:
+			keep[r.Seq] = true
+		case !r.Failed() && good < keepSucceeded:
+			keep[r.Seq] = true
+		default:
+			continue
+		}
+		if !r.Failed() {
+			good++
+		}
+	}
+	var old []Record
+	for _, r := range records {
+		if !keep[r.Seq] {
+			old = append(old, r)
+		}
+	}
+	return old
+}
+
+// bounded cuts what can grow without bound — the commit message, the plan,
+// the change list, the error — so a record always fits in a config.
+func bounded(r Record) Record {
+	r.Error = cut(r.Error, maxErrorLen)
+	r.Plan = cut(r.Plan, maxPlanLen)
+	c := &r.Commit
+	c.Message = cut(c.Message, maxMessageLen)
+	c.Subject = cut(c.Subject, maxFieldLen)
+	c.AuthorName = cut(c.AuthorName, maxFieldLen)
+	c.AuthorEmail = cut(c.AuthorEmail, maxFieldLen)
+	c.Ref = cut(c.Ref, maxFieldLen)
+	c.Branch = cut(c.Branch, maxFieldLen)
+	r.Changes = slices.Clone(r.Changes)
+	if n := len(r.Changes); n > maxChanges {
+		r.Changes = append(r.Changes[:maxChanges-1:maxChanges-1], fmt.Sprintf("… and %d more changes", n-maxChanges+1))
+	}
+	for i, line := range r.Changes {
+		r.Changes[i] = cut(line, maxFieldLen)
+	}
+	return r
+}
+
+// cut shortens s to at most n bytes, at a character boundary, saying so.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "… (cut)"
+	end := n - len(mark)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + mark
 }
 
 func (h *History) prune(ctx context.Context, stack string, old []Record) error {
