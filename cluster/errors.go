@@ -1,7 +1,13 @@
 package cluster
 
 import (
+	"errors"
+	"io"
+	"net"
 	"strings"
+	"syscall"
+
+	"github.com/docker/docker/client"
 
 	cerrdefs "github.com/containerd/errdefs"
 )
@@ -32,4 +38,18 @@ func IsInUse(err error) bool {
 // the object's: it changed since it was read. Read it again, then retry.
 func IsOutOfSequence(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "update out of sequence")
+}
+
+// IsUnavailable reports whether the engine could not be reached or the
+// connection broke: the request may or may not have been carried out.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if client.IsErrConnectionFailed(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
 }

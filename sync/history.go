@@ -31,6 +31,9 @@ const (
 	TriggerRollback Trigger = "rollback"
 	// TriggerResume: the pass that follows lifting a pin.
 	TriggerResume Trigger = "resume"
+	// TriggerRecovery: a deploy whose writer died, finished or undone by
+	// the next writer from its journal.
+	TriggerRecovery Trigger = "recovery"
 )
 
 // Outcome is how a recorded pass ended.
@@ -75,6 +78,11 @@ type Record struct {
 
 // Failed reports whether the pass failed.
 func (r Record) Failed() bool { return r.Outcome != Succeeded }
+
+// Quarantines reports whether the failure is the commit's own, so that it
+// is not applied again automatically. An interrupted deploy is not: the
+// next writer finishes or undoes it and the commit is tried again.
+func (r Record) Quarantines() bool { return r.Failed() && r.Outcome != Interrupted }
 
 // Labels of the Docker configs that hold history and pins. They carry no
 // stack label, so no stack's plan ever sees or prunes them.
@@ -369,7 +377,7 @@ func (h *History) ClearPin(ctx context.Context, stack string) error {
 func Quarantined(records []Record, sha string) (Record, bool) {
 	for i := len(records) - 1; i >= 0; i-- {
 		if records[i].Commit.SHA == sha {
-			return records[i], records[i].Failed()
+			return records[i], records[i].Quarantines()
 		}
 	}
 	return Record{}, false

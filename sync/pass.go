@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/flotilla-gitops/flotilla/apply"
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/secrets"
@@ -49,6 +47,10 @@ type Report struct {
 	// Record is what the pass added to the history, if anything.
 	Record *Record
 	Result *apply.Result
+	// Health is the stack's health as Swarm reports it, when the pass
+	// looked (every pass that got as far as a plan and wrote nothing, or
+	// deployed).
+	Health *apply.StackHealth
 }
 
 // Skip is why a pass applied nothing.
@@ -83,6 +85,13 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 	e, d, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
+	}
+	if !o.DryRun {
+		var unlock func()
+		if ctx, unlock, err = s.lock(ctx, e, d, hist); err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	pin, err := hist.Pin(ctx, e.Stack)
 	if err != nil {
@@ -120,100 +129,18 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 	return s.pass(ctx, e, d, hist, records, rev, o, rep)
 }
 
-// pass renders rev, plans, applies and records.
-func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *cluster.Docker, hist *History,
-	records []Record, rev Revision, o Options, rep *Report) (*Report, error) {
-	log := s.log.With("env", e.Name, "rev", rev.Short(), "trigger", o.Trigger)
-	started := s.now()
-	record := func(outcome Outcome, plan diff.Plan, cause error) (*Report, error) {
-		r := Record{Environment: e.Name, Stack: e.Stack, Commit: rev, Trigger: o.Trigger, Plan: summaryLine(plan),
-			Changes: changeLines(plan), Outcome: outcome, Started: started, Finished: s.now(), LastGood: lastGood(records)}
-		if outcome == Succeeded {
-			r.LastGood = rev.SHA
-		}
-		if cause != nil {
-			r.Error = cause.Error()
-		}
-		// The result is recorded even when the pass was interrupted
-		// (shutdown): that is when the record matters most.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		saved, err := hist.Append(rctx, r)
-		if err != nil {
-			return rep, errors.Join(cause, err)
-		}
-		rep.Record = &saved
-		log.Info("pass recorded", "outcome", outcome, "plan", r.Plan)
-		return rep, cause
-	}
-
-	desired, err := s.render(ctx, e, rev, d.APIVersion(), log)
-	if err != nil {
-		if o.DryRun {
-			return rep, err
-		}
-		return record(Failed, diff.Plan{Stack: e.Stack}, err)
-	}
-	live, err := d.ReadStack(ctx, e.Stack)
-	if err != nil {
-		return rep, err
-	}
-	rep.Plan = diff.Compute(desired, live)
-	last := lastRecord(records)
-	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
-	if o.DryRun {
-		return rep, nil
-	}
-	if rep.Drift && !o.Heal && o.Trigger != TriggerManual {
-		return rep.skip(SkipDrift, "drift: the live stack differs from the deployed commit (selfHeal is not heal)"), nil
-	}
-	if !rep.Plan.HasChanges() {
-		rep.skip(SkipNoChanges, "no changes")
-		if last == nil || last.Commit.SHA != rev.SHA || last.Failed() {
-			// A new commit that changes nothing on the swarm is still what
-			// the environment now runs.
-			return record(Succeeded, rep.Plan, nil)
-		}
-		return rep, nil
-	}
-	res, err := apply.Run(ctx, d, rep.Plan, apply.Options{
-		OnFailure: apply.OnFailure(e.OnFailure), Prune: e.Prune, ProgressDeadline: e.ProgressDeadline,
-		Log: log, Progress: o.Progress,
-	})
-	rep.Result = res
-	if err == nil {
-		return record(Succeeded, rep.Plan, nil)
-	}
-	return record(outcomeOf(err), rep.Plan, err)
-}
-
-// outcomeOf is the history's word for how apply.Run failed.
-func outcomeOf(err error) Outcome {
-	fe, ok := errors.AsType[*apply.FailedError](err)
-	if !ok {
-		return Failed
-	}
-	switch fe.Kind {
-	case apply.FailureRolledBack:
-		return RolledBack
-	case apply.FailureRollbackFailed:
-		return RollbackFailed
-	case apply.FailureInterrupted:
-		return Interrupted
-	}
-	return Paused
-}
-
 // render loads the stack files of e at rev, straight from the commit tree,
 // decrypting age files in memory with e's identities.
 func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Revision, apiVersion string, log *slog.Logger) (*stack.Desired, error) {
 	fsys, err := s.Repo(e.Repo).FS(rev.SHA, e.Path)
 	if err != nil {
-		return nil, err
+		return nil, &RetryError{Err: err}
 	}
+	// An identity or key the operator cannot read is its own fault, not
+	// the commit's.
 	keys, err := secrets.NewSetup(e.Identities, s.VersionKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("environment %s: %w", e.Name, err)
+		return nil, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
 	}
 	for _, w := range keys.Warnings {
 		log.Warn(w)

@@ -16,6 +16,11 @@ func (s *Syncer) Rollback(ctx context.Context, env, to string) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	ctx, unlock, err := s.lock(ctx, e, d, hist)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	records, err := hist.List(ctx, e.Stack)
 	if err != nil {
 		return nil, err

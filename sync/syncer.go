@@ -25,6 +25,15 @@ type Syncer struct {
 	// environments without age identities (see secrets.VersionerFor).
 	VersionKeyFile string
 
+	// Holder names this process in the stacks' leases and journals.
+	Holder cluster.Holder
+	// LeaseTTL is how long a stack's lease outlives a writer that stopped
+	// renewing it (default 30s).
+	LeaseTTL time.Duration
+	// PollInterval is how often a pass looks at a stack's health while it
+	// settles (default 1s).
+	PollInterval time.Duration
+
 	// ObserveGit, when set before the first pass, is told of every request
 	// to a Git remote (for metrics).
 	ObserveGit func(kind string, err error, took time.Duration)
@@ -40,7 +49,7 @@ func New(cfg *environments.Config, log *slog.Logger) *Syncer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{},
-		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile)}
+		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile), Holder: cluster.NewHolder("flotilla")}
 }
 
 // Config is the configuration the Syncer works from.
@@ -92,7 +101,9 @@ func (s *Syncer) Close() error {
 
 // history is the deploy history of env's cluster.
 func (s *Syncer) history(d *cluster.Docker) *History {
-	return NewHistory(d, s.cfg.History.Limit)
+	h := NewHistory(d, s.cfg.History.Limit)
+	h.Log = s.log
+	return h
 }
 
 // History returns env's records, oldest first.
