@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	gosync "sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
@@ -47,6 +48,19 @@ func NewHolder(command string) Holder {
 	rand.Read(b[:])
 	host, _ := os.Hostname()
 	return Holder{ID: hex.EncodeToString(b[:]), Host: host, PID: os.Getpid(), Task: os.Getenv("FLOTILLA_TASK"), Command: command}
+}
+
+// gone reports whether the holder is a process on this host that no longer
+// exists: a killed `flotilla deploy` need not block the next one until its
+// lease expires. A holder elsewhere, or in a swarm task (its own PID
+// namespace), is only ever gone at expiry; a reused PID errs on the safe
+// side.
+func (h Holder) gone() bool {
+	host, err := os.Hostname()
+	if err != nil || h.Host != host || h.Task != "" || h.PID <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(h.PID, 0), syscall.ESRCH)
 }
 
 // String names the holder for people: "flotilla run (pid 42 on node-1)".
@@ -171,7 +185,7 @@ func (d *Docker) AcquireLease(ctx context.Context, stack string, holder Holder, 
 		if cur == nil {
 			continue // released since: create it again
 		}
-		if cur.holder.ID != holder.ID && now.Before(cur.expires) {
+		if cur.holder.ID != holder.ID && now.Before(cur.expires) && !cur.holder.gone() {
 			return nil, &LeaseHeldError{Stack: stack, Holder: cur.holder, Since: cur.acquired, Expires: cur.expires}
 		}
 		// Expired (or ours from before): take it over, if nobody else
