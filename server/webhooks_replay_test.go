@@ -50,7 +50,9 @@ func TestWebhookReplayStartsNoSecondPass(t *testing.T) {
 // failingTrigger refuses triggers, as an operator shutting down does.
 type failingTrigger struct{ *fakeOperator }
 
-func (failingTrigger) Trigger(string, sync.Trigger, bool) error { return errors.New("operator stopping") }
+func (failingTrigger) Trigger(string, sync.Trigger, bool) error {
+	return errors.New("operator stopping")
+}
 
 // TestWebhookRetryAfterFailure: a delivery that failed is not remembered,
 // so the forge's retry with the same ID is acted on.
