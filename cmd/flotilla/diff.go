@@ -7,18 +7,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
 func newDiffCmd(g *globals) *cobra.Command {
 	var (
 		sf       stackFlags
+		pf       policyFlags
 		output   string
 		noColor  bool
 		exitCode bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
@@ -29,7 +31,12 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
 			}
-			d, plan, err := sf.plan(cmd.Context(), g, args[0])
+			policy, err := pf.policy()
+			var d *cluster.Docker
+			var plan diff.Plan
+			if err == nil {
+				d, plan, err = sf.plan(cmd.Context(), g, args[0], policy)
+			}
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
 				var ee *exitError
@@ -44,6 +51,9 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			} else {
 				color := !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(g.stdout)
 				err = plan.WriteText(g.stdout, diff.TextOptions{Color: color})
+				if err == nil && policy != nil {
+					_, err = fmt.Fprintf(g.stdout, "Policy: %s\n", policy)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("writing plan: %w", err)
@@ -55,6 +65,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 		},
 	}
 	sf.register(cmd.Flags())
+	pf.register(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "text", "plan format: text or json (schema: docs/plan-json.md)")
 	f.BoolVar(&noColor, "no-color", false, "never colour the plan (it is coloured only on a terminal, and not when NO_COLOR is set)")
