@@ -26,10 +26,11 @@ func runAll(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// TestPlaintextAppearsNowhere deploys a stack with an age-encrypted secret
-// and config, with debug logging, and looks for the plaintext in everything
-// Flotilla printed, in every label and spec on the engine, and in the errors
-// of bad ciphertext.
+// TestPlaintextAppearsNowhere deploys a stack with an age-encrypted secret,
+// with debug logging, and looks for the plaintext in everything Flotilla
+// printed, in every label and spec on the engine, and in the errors of bad
+// ciphertext and of an encrypted config (refused: the engine stores configs
+// in clear).
 func TestPlaintextAppearsNowhere(t *testing.T) {
 	t.Parallel()
 	c := swarmtest.Client(t)
@@ -56,6 +57,7 @@ func TestPlaintextAppearsNowhere(t *testing.T) {
 	}
 	write("pw.age", ct)
 	write("conf.age", ct)
+	write("app.conf", []byte("debug = false\n"))
 	write("id.key", []byte(id.String()+"\n"))
 	write("wrong.key", []byte(wrong.String()+"\n"))
 	write("stack.yml", []byte(`
@@ -67,6 +69,14 @@ services:
     deploy: {update_config: {monitor: 1s}}
 secrets:
   db_pw: {file: ./pw.age}
+configs:
+  app_conf: {file: ./app.conf}
+`))
+	write("age-config.yml", []byte(`
+services:
+  app:
+    image: flotilla-test/app:v1
+    configs: [app_conf]
 configs:
   app_conf: {file: ./conf.age}
 `))
@@ -83,21 +93,22 @@ configs:
 
 	// Bad input first: clear errors that name the secret and its file, and
 	// nothing applied.
-	for _, bad := range []struct{ name, key, file string }{
-		{"wrong identity", wrongKey, "pw.age"},
-		{"tampered ciphertext", key, "pw.age"},
+	for _, bad := range []struct{ name, stackFile, key, object, file string }{
+		{"wrong identity", file, wrongKey, "db_pw", "pw.age"},
+		{"tampered ciphertext", file, key, "db_pw", "pw.age"},
+		{"encrypted config", filepath.Join(dir, "age-config.yml"), key, "config app_conf", "conf.age"},
 	} {
 		if bad.name == "tampered ciphertext" {
 			write("pw.age", tampered)
 		}
-		out, err := runAll(t, "deploy", "--log-level", "debug", "-c", file, "-i", bad.key, name)
+		out, err := runAll(t, "deploy", "--log-level", "debug", "-c", bad.stackFile, "-i", bad.key, name)
 		if err == nil {
 			t.Fatalf("%s: deploy succeeded", bad.name)
 		}
 		look(bad.name+" output", out)
 		look(bad.name+" error", err.Error())
-		if !strings.Contains(err.Error(), "stack.yml") || !strings.Contains(err.Error(), "db_pw") || !strings.Contains(err.Error(), bad.file) {
-			t.Errorf("%s: error %q does not name the stack file, the secret and its file", bad.name, err)
+		if !strings.Contains(err.Error(), filepath.Base(bad.stackFile)) || !strings.Contains(err.Error(), bad.object) || !strings.Contains(err.Error(), bad.file) {
+			t.Errorf("%s: error %q does not name the stack file, the object and its file", bad.name, err)
 		}
 		if objs := stackObjects(t, c, name); len(objs) != 0 {
 			t.Fatalf("%s: objects were created: %v", bad.name, objs)
@@ -132,16 +143,11 @@ configs:
 	if len(secs) != 1 || len(cfgs) != 1 {
 		t.Fatalf("%d secrets and %d configs, want one each", len(secs), len(cfgs))
 	}
-	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec, "config labels": cfgs[0].Spec.Labels} {
+	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec, "config spec": cfgs[0].Spec} {
 		b, _ := json.Marshal(obj)
 		look(what, string(b))
 	}
-	// The config's data is the plaintext by design (the engine hands it to
-	// the task); that it arrived decrypted is the point.
-	if string(cfgs[0].Spec.Data) != plaintext {
-		t.Errorf("the config holds %d bytes that are not the decrypted content", len(cfgs[0].Spec.Data))
-	}
-	if len(seen) < 9 {
+	if len(seen) < 11 {
 		t.Errorf("looked in only %d places", len(seen))
 	}
 }
