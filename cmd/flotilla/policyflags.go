@@ -36,7 +36,8 @@ func (p *policyFlags) policy() (*stack.Policy, error) {
 		pol := stack.DefaultPolicy()
 		return &pol, nil
 	case isEnv && name != "":
-		cfg, err := environments.Load(p.config.path)
+		// CI has the configuration, not the operator's keys and tokens.
+		cfg, err := environments.LoadOffline(p.config.path)
 		if err != nil {
 			return nil, fmt.Errorf("--policy %s: %w", p.spec, err)
 		}
