@@ -13,7 +13,15 @@ import (
 
 // Load reads and validates the configuration file at path. Its error is
 // Problems, listing every mistake with its line, when the file could be read.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return load(path, true) }
+
+// LoadOffline is Load without looking at the files the configuration names
+// (keys, tokens, identities): for tools that run where the operator's
+// secrets are not, such as CI checking a stack against an environment's
+// policy. Such a Config is for reading, never for running the operator.
+func LoadOffline(path string) (*Config, error) { return load(path, false) }
+
+func load(path string, files bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration: %w", err)
@@ -32,12 +40,12 @@ func Load(path string) (*Config, error) {
 	if err := d.err(); err != nil {
 		// Also validate what did decode: the operator gets every mistake at once.
 		var ps Problems
-		if errors.As(c.Validate(), &ps) {
+		if errors.As(c.validate(files), &ps) {
 			d.list = append(d.list, ps...)
 		}
 		return nil, d.err()
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(files); err != nil {
 		return nil, err
 	}
 	return c, nil

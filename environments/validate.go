@@ -14,13 +14,20 @@ import (
 // Validate checks the whole configuration and returns Problems listing every
 // mistake, or nil. Load calls it; call it again after changing a Config in code.
 func (c *Config) Validate() error {
-	v := &validator{problems: &problems{file: c.File}}
+	return c.validate(true)
+}
+
+func (c *Config) validate(files bool) error {
+	v := &validator{problems: &problems{file: c.File}, files: files}
 	v.config(c)
 	return v.err()
 }
 
 type validator struct {
 	*problems
+	// files: check that the files named exist, and that tokens and
+	// secrets are long enough.
+	files bool
 }
 
 // fieldOK says whether a field should be checked: not if it already failed
@@ -44,7 +51,7 @@ func (v *validator) required(at fieldPos, key, value, what string) bool {
 // file checks that a file named in the configuration exists now, so a typo
 // shows up at load time with its line rather than at the first sync.
 func (v *validator) file(at fieldPos, key, path, what string) {
-	if path == "" || !fieldOK(at, key) {
+	if path == "" || !fieldOK(at, key) || !v.files {
 		return
 	}
 	fi, err := os.Stat(path)

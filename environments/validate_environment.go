@@ -191,7 +191,7 @@ func (v *validator) server(s *Server) {
 // at least MinSecretLen bytes, or it can be guessed. Its content is never
 // shown.
 func (v *validator) secretFile(at fieldPos, key, path, what string) {
-	if path == "" || !fieldOK(at, key) {
+	if path == "" || !fieldOK(at, key) || !v.files {
 		return
 	}
 	before := len(v.list)

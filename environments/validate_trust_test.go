@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,35 @@ func TestValidateTrust(t *testing.T) {
 				t.Errorf("a token's content is in the error: %v", err)
 			}
 		})
+	}
+}
+
+// TestLoadOffline: where the operator's secrets are not (CI), the
+// configuration still loads for its policies; Load wants the files.
+func TestLoadOffline(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "flotilla.yml")
+	yml := base + "environments:\n  dev:\n    repo: shop\n    branch: dev\n    files: [s.yml]\n    stack: dev\n    identities: [/run/secrets/age]\n" +
+		"    policy: {bindMounts: [/srv]}\nserver:\n  tokenFile: /run/secrets/api_token\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(file); err == nil {
+		t.Fatal("Load succeeded without the identity and token files")
+	}
+	c, err := LoadOffline(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Environment("dev")
+	if err != nil || len(e.Policy.BindMounts) != 1 || !slices.Contains(e.Policy.DeniedBindMounts, "/run/secrets") {
+		t.Errorf("dev: %+v, %v", e, err)
+	}
+	if err := os.WriteFile(file, []byte(yml+"bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOffline(file); err == nil {
+		t.Error("LoadOffline accepted an unknown key")
 	}
 }

@@ -2,15 +2,14 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	gosync "sync"
 
+	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
 
@@ -21,35 +20,47 @@ const maxAPIBody = 64 << 10
 // the list: each reads history, lists Git refs and renders for drift.
 const statusParallel = 4
 
-// apiRoutes registers /api/v1. Reads are open: they show what Git and the
-// cluster already show to anyone who can reach them — commits, plans with
-// secret values masked — and a status page or a dashboard should not need
-// the token that can deploy. Writes want the bearer token of
-// server.tokenFile, and are disabled (403) when none is configured.
+// apiRoutes registers /api/v1. Reads want either token (server.tokenFile's
+// or server.readTokenFile's), unless server.publicRead opens them; public
+// readers see no error text, commit message or e-mail address. Writes want
+// server.tokenFile's token, and are disabled (403) when none is configured.
+// Every plan and drift the API shows is masked (diff.MaskSensitive): the
+// values of sensitive variables and labels are for whoever holds the stack
+// files, not for the API's readers.
 func (s *Server) apiRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/environments", s.list)
-	mux.HandleFunc("GET /api/v1/environments/{env}", s.env(s.status))
-	mux.HandleFunc("GET /api/v1/environments/{env}/history", s.env(s.history))
+	mux.HandleFunc("GET /api/v1/environments", s.reader(s.list))
+	mux.HandleFunc("GET /api/v1/environments/{env}", s.reader(s.env(s.status)))
+	mux.HandleFunc("GET /api/v1/environments/{env}/history", s.reader(s.env(s.history)))
 	mux.HandleFunc("POST /api/v1/environments/{env}/sync", s.authorized(s.env(s.sync)))
 	mux.HandleFunc("POST /api/v1/environments/{env}/rollback", s.authorized(s.env(s.rollback)))
 	mux.HandleFunc("POST /api/v1/environments/{env}/resume", s.authorized(s.env(s.resume)))
 }
 
-// authorized checks the bearer token in constant time.
-func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.hasToken {
-			writeError(w, http.StatusForbidden, "the API is read-only: set server.tokenFile to enable syncs, rollbacks and resumes over HTTP")
-			return
-		}
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), s.token.Bytes()) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="flotilla"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		next(w, r)
+// sensitive is the patterns plans are masked with, from the configuration
+// in force.
+func (s *Server) sensitive() []string { return s.op.Config().Sensitive() }
+
+// statusFor converts and masks a status for r's reader.
+func (s *Server) statusFor(r *http.Request, st *sync.Status) EnvironmentStatus {
+	out := StatusOf(st)
+	patterns := s.sensitive()
+	for i := range out.Drift {
+		out.Drift[i].Fields = diff.MaskFields(out.Drift[i].Fields, patterns)
 	}
+	if s.public(r) {
+		hideStatus(&out)
+	}
+	return out
+}
+
+// failure answers an operator's error: its text for token holders, a
+// generic one for public readers (it may name files and hosts).
+func (s *Server) failure(w http.ResponseWriter, r *http.Request, code int, err error) {
+	if s.public(r) {
+		writeError(w, code, "request "+hiddenError)
+		return
+	}
+	writeError(w, code, err.Error())
 }
 
 // env answers 404 for an environment that is not configured.
@@ -79,9 +90,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			st, err := s.op.Status(r.Context(), name)
 			if err != nil {
 				out[i] = EnvironmentSummary{Name: name, Errors: []string{err.Error()}}
-				return
+			} else {
+				out[i] = s.statusFor(r, st).Summary()
 			}
-			out[i] = StatusOf(st).Summary()
+			if s.public(r) {
+				hideSummary(&out[i])
+			}
 		})
 	}
 	wg.Wait()
@@ -91,21 +105,26 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 func (s *Server) status(w http.ResponseWriter, r *http.Request, env string) {
 	st, err := s.op.Status(r.Context(), env)
 	if err != nil {
-		writeError(w, code(err, http.StatusInternalServerError), err.Error())
+		s.failure(w, r, code(err, http.StatusInternalServerError), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusOf(st))
+	writeJSON(w, http.StatusOK, s.statusFor(r, st))
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request, env string) {
 	records, err := s.op.History(r.Context(), env)
 	if err != nil {
-		writeError(w, code(err, http.StatusInternalServerError), err.Error())
+		s.failure(w, r, code(err, http.StatusInternalServerError), err)
 		return
 	}
+	public := s.public(r)
 	out := make([]Record, 0, len(records))
 	for i := range records {
-		out = append(out, *RecordOf(&records[i]))
+		rec := RecordOf(&records[i])
+		if public {
+			hideRecord(rec)
+		}
+		out = append(out, *rec)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"environment": env, "records": out})
 }
@@ -157,6 +176,11 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, env string) {
 	s.log.Info("rollback requested over the API", "env", env, "to", req.To)
 	// A client that hangs up must not interrupt a deploy half-way.
 	rep, err := s.op.Rollback(context.WithoutCancel(r.Context()), env, req.To)
+	if rep != nil {
+		masked := *rep
+		masked.Plan = diff.MaskSensitive(rep.Plan, s.sensitive())
+		rep = &masked
+	}
 	out, jerr := ReportOf(rep)
 	if jerr != nil {
 		writeError(w, http.StatusInternalServerError, "encoding the rollback's plan: "+jerr.Error())

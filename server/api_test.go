@@ -42,7 +42,7 @@ func withStaging(op *fakeOperator) *fakeOperator {
 func TestAPIReads(t *testing.T) {
 	h := start(t, withStaging(newFakeOperator()), true)
 
-	code, body := h.get(t, "/api/v1/environments")
+	code, body := h.read(t, "/api/v1/environments")
 	if code != http.StatusOK {
 		t.Fatalf("list: %d %s", code, body)
 	}
@@ -61,7 +61,7 @@ func TestAPIReads(t *testing.T) {
 		t.Errorf("list (-want +got):\n%s", d)
 	}
 
-	code, body = h.get(t, "/api/v1/environments/staging")
+	code, body = h.read(t, "/api/v1/environments/staging")
 	if code != http.StatusOK || !strings.Contains(body, `"sha": "`+deployedRev.SHA+`"`) {
 		t.Fatalf("status: %d, want 200 with the deployed SHA:\n%s", code, body)
 	}
@@ -75,7 +75,7 @@ func TestAPIReads(t *testing.T) {
 		t.Errorf("status round trip (-want +got):\n%s", d)
 	}
 
-	code, body = h.get(t, "/api/v1/environments/staging/history")
+	code, body = h.read(t, "/api/v1/environments/staging/history")
 	if code != http.StatusOK {
 		t.Fatalf("history: %d %s", code, body)
 	}
@@ -92,15 +92,15 @@ func TestAPIReads(t *testing.T) {
 	}
 
 	for _, path := range []string{"/api/v1/environments/qa", "/api/v1/environments/qa/history"} {
-		if code, body := h.get(t, path); code != http.StatusNotFound || !strings.Contains(body, `"error": "unknown environment \"qa\""`) {
+		if code, body := h.read(t, path); code != http.StatusNotFound || !strings.Contains(body, `"error": "unknown environment \"qa\""`) {
 			t.Errorf("%s: %d, want 404 with a JSON error: %s", path, code, body)
 		}
 	}
-	if code, body := h.get(t, "/api/v1/environments/prod"); code != http.StatusInternalServerError || !strings.Contains(body, "cluster unreachable") {
+	if code, body := h.read(t, "/api/v1/environments/prod"); code != http.StatusInternalServerError || !strings.Contains(body, "cluster unreachable") {
 		t.Errorf("failing status: %d %s", code, body)
 	}
 	h.op.historyErr = fmt.Errorf("history of staging: %w", sync.ErrUnknownEnvironment)
-	if code, body := h.get(t, "/api/v1/environments/staging/history"); code != http.StatusNotFound {
+	if code, body := h.read(t, "/api/v1/environments/staging/history"); code != http.StatusNotFound {
 		t.Errorf("history of an environment removed meanwhile: %d, want 404: %s", code, body)
 	}
 }
@@ -109,7 +109,7 @@ func TestAPIWritesWantTheToken(t *testing.T) {
 	h := start(t, newFakeOperator(), true)
 	for name, auth := range map[string]string{
 		"no header":    "",
-		"wrong token":  "Bearer tok-3f9a1c2e7c",
+		"wrong token":  "Bearer tok-3f9a1c2e7b-5d6e7f8091a2b3c4d5e7",
 		"a prefix":     "Bearer tok-3f9a",
 		"basic":        "Basic " + testToken,
 		"bearer empty": "Bearer ",

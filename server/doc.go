@@ -5,4 +5,10 @@
 //
 // It drives the operator only through the small Operator interface, so the
 // scheduler loop in package sync implements it without importing server.
+//
+// Access: reads want server.tokenFile's or server.readTokenFile's bearer
+// token unless server.publicRead (then they carry no error text, commit
+// message or e-mail); writes want server.tokenFile's. Every plan or drift it
+// shows is masked with diff.MaskSensitive. server.tls serves HTTPS; webhook
+// deliveries are acted on once per delivery ID.
 package server

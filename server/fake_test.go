@@ -23,11 +23,13 @@ import (
 
 // Secrets the tests check never leak into logs or answers.
 const (
-	testToken   = "tok-3f9a1c2e7b"
-	testGitHub  = "gh-secret-91ad"
-	testGitLab  = "gl-secret-27cf"
-	testGitea   = "gt-secret-55e0"
-	testGeneric = "gn-secret-c4b8"
+	testToken   = "tok-3f9a1c2e7b-5d6e7f8091a2b3c4d5e6"
+	testGitHub  = "gh-secret-91ad-0f1e2d3c4b5a69788796"
+	testGitLab  = "gl-secret-27cf-1a2b3c4d5e6f70819203"
+	testGitea   = "gt-secret-55e0-9f8e7d6c5b4a39281706"
+	testGeneric = "gn-secret-c4b8-6e5d4c3b2a1908f7e6d5"
+	// testReadToken can only read.
+	testReadToken = "rd-77c1e0b9a8f6-4d3c2b1a09f8e7d6c5b4"
 )
 
 // call is one Trigger the fake received.
@@ -156,18 +158,28 @@ func writeSecret(t *testing.T, name, value string) string {
 // start runs a server with a token and the given webhooks configured.
 func start(t *testing.T, op *fakeOperator, token bool, hooks ...environments.WebhookKind) *harness {
 	t.Helper()
+	return startWith(t, op, func(cfg *environments.Server) {
+		if !token {
+			cfg.TokenFile = ""
+		}
+	}, hooks...)
+}
+
+// startWith runs a server with the token and the webhooks, after edit
+// changed its configuration.
+func startWith(t *testing.T, op *fakeOperator, edit func(*environments.Server), hooks ...environments.WebhookKind) *harness {
+	t.Helper()
 	secrets := map[environments.WebhookKind]string{environments.GitHub: testGitHub, environments.GitLab: testGitLab,
 		environments.Gitea: testGitea, environments.Generic: testGeneric}
-	cfg := &environments.Server{Listen: "127.0.0.1:0", Webhooks: map[environments.WebhookKind]*environments.Webhook{}}
-	if token {
-		cfg.TokenFile = writeSecret(t, "token", testToken)
-	}
+	cfg := &environments.Server{Listen: "127.0.0.1:0", Webhooks: map[environments.WebhookKind]*environments.Webhook{},
+		TokenFile: writeSecret(t, "token", testToken)}
 	for _, k := range hooks {
 		cfg.Webhooks[k] = &environments.Webhook{SecretFile: writeSecret(t, string(k), secrets[k])}
 	}
+	edit(cfg)
 	h := &harness{op: op, logs: &logBuffer{}, answers: &logBuffer{}, reg: prometheus.NewRegistry()}
 	t.Cleanup(func() {
-		for _, secret := range []string{testToken, testGitHub, testGitLab, testGitea, testGeneric} {
+		for _, secret := range []string{testToken, testReadToken, testGitHub, testGitLab, testGitea, testGeneric} {
 			if strings.Contains(h.logs.String(), secret) || strings.Contains(h.answers.String(), secret) {
 				t.Errorf("a secret (%.6s…) is in the logs or an answer", secret)
 			}
@@ -200,11 +212,26 @@ func (h *harness) post(t *testing.T, path string, body []byte, header http.Heade
 	return h.do(t, req)
 }
 
+// get reads without a token.
 func (h *harness) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	return h.getAs(t, path, "")
+}
+
+// read reads with the write token, which allows everything.
+func (h *harness) read(t *testing.T, path string) (int, string) {
+	t.Helper()
+	return h.getAs(t, path, testToken)
+}
+
+func (h *harness) getAs(t *testing.T, path, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, h.url+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return h.do(t, req)
 }

@@ -20,8 +20,13 @@ func TestProbesAndMetrics(t *testing.T) {
 		t.Errorf("readyz: %d", code)
 	}
 	op.readyErr = errors.New("cluster prod: connection refused")
-	if code, body := h.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "cluster prod: connection refused") {
+	if code, body := h.read(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "cluster prod: connection refused") {
 		t.Errorf("readyz while not ready: %d %s", code, body)
+	}
+	// A probe without a token learns the status only: the reason may name
+	// hosts and files.
+	if code, body := h.get(t, "/readyz"); code != http.StatusServiceUnavailable || strings.Contains(body, "cluster prod") {
+		t.Errorf("readyz without a token while not ready: %d %s", code, body)
 	}
 
 	h.metrics.ObserveSync("staging", "succeeded", 3e9)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,11 +26,17 @@ type Server struct {
 	op      Operator
 	metrics *Metrics
 	log     *slog.Logger
-	// token guards the POST endpoints; without one they answer 403.
+	// token guards everything; without one the POST endpoints answer 403.
 	token    secrets.Value
 	hasToken bool
-	hooks    map[environments.WebhookKind]secrets.Value
-	mux      *http.ServeMux
+	// readToken allows the reads only.
+	readToken    secrets.Value
+	hasReadToken bool
+	publicRead   bool
+	tls          *environments.ServerTLS
+	hooks        map[environments.WebhookKind]secrets.Value
+	deliveries   *deliveries
+	mux          *http.ServeMux
 }
 
 // New builds the server from the server: section. The API token and the
@@ -42,9 +49,10 @@ func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{listen: cfg.Listen, op: op, metrics: m, log: log, hooks: map[environments.WebhookKind]secrets.Value{}}
+	s := &Server{listen: cfg.Listen, op: op, metrics: m, log: log, publicRead: cfg.PublicRead, tls: cfg.TLS,
+		hooks: map[environments.WebhookKind]secrets.Value{}, deliveries: newDeliveries(maxDeliveries)}
 	if cfg.TokenFile != "" {
-		t, err := cfg.Token()
+		t, err := strongSecret(cfg.Token())
 		if err != nil {
 			return nil, fmt.Errorf("starting the HTTP server: %w", err)
 		}
@@ -52,8 +60,18 @@ func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*
 	} else {
 		log.Warn("server.tokenFile is not set: the API's POST endpoints are disabled")
 	}
+	if cfg.ReadTokenFile != "" {
+		t, err := strongSecret(cfg.ReadToken())
+		if err != nil {
+			return nil, fmt.Errorf("starting the HTTP server: %w", err)
+		}
+		s.readToken, s.hasReadToken = t, true
+	}
+	if cfg.PublicRead {
+		log.Warn("server.publicRead is true: anyone who reaches the server reads every environment's status and history")
+	}
 	for kind, h := range cfg.Webhooks {
-		secret, err := h.Secret()
+		secret, err := strongSecret(h.Secret())
 		if err != nil {
 			return nil, fmt.Errorf("starting the HTTP server: %s webhook: %w", kind, err)
 		}
@@ -61,6 +79,18 @@ func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*
 	}
 	s.routes()
 	return s, nil
+}
+
+// strongSecret refuses a token or webhook secret that can be guessed.
+// Validation says so at load time; this covers a file changed since.
+func strongSecret(v secrets.Value, err error) (secrets.Value, error) {
+	if err != nil {
+		return v, err
+	}
+	if v.Len() < environments.MinSecretLen {
+		return secrets.Value{}, fmt.Errorf("a token or webhook secret of %d bytes is too short: use at least %d random bytes", v.Len(), environments.MinSecretLen)
+	}
+	return v, nil
 }
 
 func (s *Server) routes() {
@@ -85,6 +115,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if err := s.op.Ready(ctx); err != nil {
+		// Probes need only the status; the reason may name hosts and files.
+		if s.accessOf(r) < accessRead {
+			writeError(w, http.StatusServiceUnavailable, "not ready (the reason needs an API token)")
+			return
+		}
 		writeError(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
 		return
 	}
@@ -103,10 +138,19 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx ends. Requests in flight get shutdownGrace
-// to finish; a rollback still running then is not cut short by the server
-// (it runs on its own context) but its answer is lost.
+// Serve serves on ln until ctx ends, over TLS when server.tls is set.
+// Requests in flight get shutdownGrace to finish; a rollback still running
+// then is not cut short by the server (it runs on its own context) but its
+// answer is lost.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.tls != nil {
+		certs, err := newCertificate(s.tls.CertFile, s.tls.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("starting the HTTPS server: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get(s.log)})
+	}
 	hs := &http.Server{
 		Handler:           s.mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -115,7 +159,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// No WriteTimeout: a rollback answers when its deploy converged.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("HTTP server listening", "addr", ln.Addr().String())
+	s.log.Info("HTTP server listening", "addr", ln.Addr().String(), "tls", s.tls != nil)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {

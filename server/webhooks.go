@@ -26,6 +26,7 @@ const (
 	hookBadRequest    = "bad_request"
 	hookNotConfigured = "not_configured"
 	hookError         = "error"
+	hookDuplicate     = "duplicate"
 )
 
 func (s *Server) hookRoutes(mux *http.ServeMux) {
@@ -69,6 +70,26 @@ func (s *Server) hook(kind environments.WebhookKind) http.HandlerFunc {
 			log.Warn("webhook refused: bad or missing signature", "remote", r.RemoteAddr)
 			writeError(w, http.StatusUnauthorized, "bad or missing signature")
 			return
+		}
+		// Only after the signature: IDs from strangers must not fill the
+		// memory of deliveries and turn real ones away.
+		if id := deliveryID(kind, r.Header); id != "" {
+			if !s.deliveries.reserve(id) {
+				s.metrics.webhook(provider, hookDuplicate)
+				log.Info("webhook: delivery already handled", "delivery", id)
+				writeJSON(w, http.StatusOK, HookAnswer{Triggered: []string{}, Message: "this delivery was already handled: nothing to do"})
+				return
+			}
+			rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+			w = rec
+			defer func() {
+				// A failed delivery is forgotten, so the forge's retry acts.
+				if rec.code < 300 {
+					s.deliveries.done(id)
+				} else {
+					s.deliveries.release(id)
+				}
+			}()
 		}
 		switch event := eventOf(kind, r.Header); event {
 		case "ping":
@@ -161,4 +182,15 @@ func hmacOK(sig string, body, secret []byte) bool {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// statusRecorder notes the status an answer was given.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
 }

@@ -15,6 +15,7 @@ import (
 func newDeployCmd(g *globals) *cobra.Command {
 	var (
 		sf           stackFlags
+		pf           policyFlags
 		prune        bool
 		detach       bool
 		dryRun       bool
@@ -24,7 +25,8 @@ func newDeployCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use: "deploy -c FILE [-c FILE…] [--var K=V] [--env-file F] [--prune] [--detach] " +
-			"[--resolve-image always|changed|never] [--on-failure rollback|pause] [--timeout D] [--dry-run] STACK",
+			"[--resolve-image always|changed|never] [--on-failure rollback|pause] [--timeout D] [--dry-run] " +
+			"[--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Deploy a stack like `docker stack deploy`, with a plan first, a convergence wait and a stack-wide rollback",
 		Long: `Render the stack files, compare them with the swarm and print the plan, then
 apply it: networks, secrets and configs, then services with rolling updates.
@@ -32,7 +34,13 @@ Flotilla waits until every changed service has converged (its tasks running on t
 new spec, healthy, and stable for the update monitor period). When a service fails,
 every service this deploy changed goes back to its previous spec and what it created
 is removed (--on-failure rollback, the default), or everything is left as it is for
-a person to look at (--on-failure pause). The exit status is non-zero on failure.`,
+a person to look at (--on-failure pause). The exit status is non-zero on failure.
+
+Whoever runs deploy already has the engine's API, so no policy applies unless
+--policy asks: default is the operator's built-in policy (no bind mount of the
+Docker socket, /, /etc…; no cap_add; no host network; no external objects),
+env:NAME the policy of environment NAME in the --config file. A stack the
+policy refuses is reported with every violation and nothing is written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			of, err := apply.ParseOnFailure(onFailure)
@@ -43,14 +51,21 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 			if err != nil {
 				return err
 			}
+			policy, err := pf.policy()
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			d, plan, err := sf.plan(ctx, g, args[0])
+			d, plan, err := sf.plan(ctx, g, args[0], policy)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
+			}
+			if policy != nil {
+				fmt.Fprintf(g.stdout, "Policy: %s\n", policy)
 			}
 			if dryRun || !plan.HasChanges() {
 				return nil
@@ -77,6 +92,7 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 		},
 	}
 	sf.register(cmd.Flags())
+	pf.register(cmd.Flags())
 	f := cmd.Flags()
 	f.BoolVar(&prune, "prune", false, "remove services, networks, secrets and configs the stack files no longer name")
 	f.BoolVarP(&detach, "detach", "d", false, "send the changes and exit without waiting for convergence")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -13,10 +14,11 @@ func newDiffCmd(g *globals) *cobra.Command {
 	var (
 		sf       stackFlags
 		out      outputFlag
+		pf       policyFlags
 		exitCode bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
@@ -27,7 +29,12 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			if err := out.check(); err != nil {
 				return err
 			}
-			d, plan, err := sf.plan(cmd.Context(), g, args[0])
+			policy, err := pf.policy()
+			var d *cluster.Docker
+			var plan diff.Plan
+			if err == nil {
+				d, plan, err = sf.plan(cmd.Context(), g, args[0], policy)
+			}
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
 				var ee *exitError
@@ -41,6 +48,9 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				err = plan.WriteJSON(g.stdout)
 			} else {
 				err = plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)})
+				if err == nil && policy != nil {
+					_, err = fmt.Fprintf(g.stdout, "Policy: %s\n", policy)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("writing plan: %w", err)
@@ -52,6 +62,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 		},
 	}
 	sf.register(cmd.Flags())
+	pf.register(cmd.Flags())
 	f := cmd.Flags()
 	out.register(f, "plan (json: docs/plan-json.md)")
 	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when there are changes, 0 when none, 1 on error")

@@ -128,7 +128,7 @@ func printReport(w io.Writer, wire *server.Report, color bool) {
 		return
 	}
 	if rep.Commit.SHA != "" {
-		fmt.Fprintf(w, "Environment %s at %s %q (%s)\n", rep.Environment, rep.Commit.Short(), rep.Commit.Subject, rep.Commit.Author())
+		fmt.Fprintf(w, "Environment %s at %s \"%s\" (%s)\n", rep.Environment, rep.Commit.Short(), printable(rep.Commit.Subject), printable(rep.Commit.Author()))
 	}
 	if rep.Skip != sync.SkipNone && !rep.Plan.HasChanges() && rep.Plan.Stack == "" {
 		fmt.Fprintf(w, "Nothing applied: %s\n", rep.SkipMessage)
@@ -200,7 +200,7 @@ func writeHistory(w io.Writer, records []server.Record) error {
 	fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
 	for _, r := range records {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
-			r.Commit.Short(), r.Commit.Author, clip(r.Commit.Subject, 40), r.Trigger, r.Outcome, r.Plan)
+			r.Commit.Short(), printable(r.Commit.Author), clip(printable(r.Commit.Subject), 40), r.Trigger, r.Outcome, r.Plan)
 	}
 	return tw.Flush()
 }
@@ -351,14 +351,14 @@ func writeStatus(w io.Writer, st *sync.Status) {
 	fmt.Fprintf(w, "%s (stack %s, %s)\n", st.Environment, st.Stack, strings.TrimPrefix(st.Ref, "refs/heads/"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if d := st.Deployed; d != nil {
-		fmt.Fprintf(tw, "  deployed:\t%s %q by %s, %s\n", d.Commit.Short(), d.Commit.Subject, d.Commit.Author(), d.Commit.Date.UTC().Format(time.DateTime))
+		fmt.Fprintf(tw, "  deployed:\t%s \"%s\" by %s, %s\n", d.Commit.Short(), printable(d.Commit.Subject), printable(d.Commit.Author()), d.Commit.Date.UTC().Format(time.DateTime))
 	} else {
 		fmt.Fprintf(tw, "  deployed:\tnothing yet\n")
 	}
 	if st.Tip != nil {
 		moved := "no"
 		if st.GitMoved {
-			moved = fmt.Sprintf("yes, tip %s %q", st.Tip.Short(), st.Tip.Subject)
+			moved = fmt.Sprintf("yes, tip %s \"%s\"", st.Tip.Short(), printable(st.Tip.Subject))
 			if st.TipQuarantined {
 				moved += " (quarantined: its deploy failed)"
 			}

@@ -20,7 +20,7 @@ import (
 )
 
 // remoteToken must never show in the CLI's output or errors.
-const remoteToken = "tok-cli-7d41b09e"
+const remoteToken = "tok-cli-7d41b09e-0a1b2c3d4e5f60718293"
 
 var (
 	remoteTime = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)

@@ -16,7 +16,7 @@ import (
 func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 	t.Parallel()
 	op := newFakeOp()
-	url, _ := serve(t, op)
+	url, token := serve(t, op)
 
 	var dev, prod bytes.Buffer
 	writeStatus(&dev, op.status["dev"])
@@ -31,7 +31,7 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 		}
 	}
 
-	out, err := cli(t, "status", "--server", url, "dev")
+	out, err := cli(t, "status", "--server", url, "--token-file", token, "dev")
 	if err != nil {
 		t.Fatalf("status --server: %v", err)
 	}
@@ -41,7 +41,7 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 
 	// Every environment, in the operator's order, with what only a running
 	// operator knows.
-	out, err = cli(t, "status", "--server", url)
+	out, err = cli(t, "status", "--server", url, "--token-file", token)
 	if err != nil {
 		t.Fatalf("status --server (all): %v", err)
 	}
@@ -55,7 +55,7 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 		}
 	}
 
-	out, err = cli(t, "status", "--server", url, "-o", "json", "dev")
+	out, err = cli(t, "status", "--server", url, "--token-file", token, "-o", "json", "dev")
 	if err != nil {
 		t.Fatalf("status --server -o json: %v", err)
 	}
@@ -71,9 +71,9 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 func TestRemoteHistory(t *testing.T) {
 	t.Parallel()
 	op := newFakeOp()
-	url, _ := serve(t, op)
+	url, token := serve(t, op)
 
-	out, err := cli(t, "history", "--server", url, "-n", "2", "dev")
+	out, err := cli(t, "history", "--server", url, "--token-file", token, "-n", "2", "dev")
 	if err != nil {
 		t.Fatalf("history --server: %v", err)
 	}
@@ -91,7 +91,7 @@ func TestRemoteHistory(t *testing.T) {
 		t.Errorf("history -n 2 should list records 3 and 2, newest first, subjects clipped:\n%s", out)
 	}
 
-	out, err = cli(t, "history", "--server", url, "--output", "json", "dev")
+	out, err = cli(t, "history", "--server", url, "--token-file", token, "--output", "json", "dev")
 	if err != nil {
 		t.Fatalf("history --server -o json: %v", err)
 	}
@@ -206,8 +206,10 @@ func TestRemoteErrors(t *testing.T) {
 			"the operator at " + url + " refused the token in " + wrong + " as wrong (401 Unauthorized): it must match the operator's server.tokenFile"},
 		{[]string{"resume", "--server", url, "dev"},
 			"the operator at " + url + " wants its API token for this (401 Unauthorized): pass --token-file FILE or set FLOTILLA_TOKEN_FILE"},
-		{[]string{"status", "--server", url, "qa"}, `the operator at ` + url + `: unknown environment "qa" (404 Not Found)`},
-		{[]string{"history", "--server", url, "qa"}, `the operator at ` + url + `: unknown environment "qa" (404 Not Found)`},
+		{[]string{"status", "--server", url, "--token-file", token, "qa"}, `the operator at ` + url + `: unknown environment "qa" (404 Not Found)`},
+		{[]string{"history", "--server", url, "--token-file", token, "qa"}, `the operator at ` + url + `: unknown environment "qa" (404 Not Found)`},
+		{[]string{"status", "--server", url, "dev"},
+			"the operator at " + url + " wants its API token for this (401 Unauthorized): pass --token-file FILE or set FLOTILLA_TOKEN_FILE"},
 		{[]string{"rollback", "--server", url, "--token-file", token, "qa"}, `unknown environment "qa" (404 Not Found)`},
 		{[]string{"status", "--server", down, "dev"}, "cannot reach the operator at " + down + ": dial tcp " + closed.Addr().String()},
 		{[]string{"status", "--server", "ftp://example.com", "dev"}, `--server "ftp://example.com" is not an operator's URL`},

@@ -31,6 +31,7 @@ type operator struct {
 	dir    string
 	api    string
 	secret string // the generic webhook's secret
+	token  string // the API's
 	stacks map[string]string
 	config string
 	cmd    *exec.Cmd
@@ -66,7 +67,8 @@ func startOperatorWith(t testing.TB, envs map[string]envOpts, extra string, flag
 	o.secret = "hook-secret-456-0123456789abcdef0123"
 	port := swarmtest.FreePort(t)
 	o.api = fmt.Sprintf("http://127.0.0.1:%d", port)
-	files := map[string]string{"git-token": "git-token-123", "api-token": "api-token-789-0123456789abcdef01234", "hook-secret": o.secret}
+	o.token = "api-token-789-0123456789abcdef01234"
+	files := map[string]string{"git-token": "git-token-123", "api-token": o.token, "hook-secret": o.secret}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(o.dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
@@ -143,9 +145,14 @@ func (o *operator) hook(env string, secret string) int {
 	return resp.StatusCode
 }
 
-// getJSON GETs an API path into v.
+// getJSON GETs an API path into v, with the token reads want.
 func (o *operator) getJSON(path string, v any) error {
-	resp, err := http.Get(o.api + path)
+	req, err := http.NewRequest(http.MethodGet, o.api+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+o.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}

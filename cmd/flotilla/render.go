@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -36,38 +35,28 @@ func newRenderCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// renderRoot picks the directory every file is read from: the current
-// directory when all paths are inside it, else the first file's directory.
-// Nothing outside that root can be read, as with a Git checkout.
-func renderRoot(paths []string) (string, []string, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return "", nil, fmt.Errorf("finding the current directory: %w", err)
-	}
-	first, err := filepath.Abs(paths[0])
+// stackRoot is the directory stack files are read from: the first stack
+// file's. What the files reference (secret and config files, env_file) is
+// read inside it only, as from a Git checkout, whatever the current
+// directory: a stack file from elsewhere cannot reach ~/.ssh by ../../.
+// Overlays must be inside it too. It returns the files relative to it.
+func stackRoot(files []string) (string, []string, error) {
+	first, err := filepath.Abs(files[0])
 	if err != nil {
 		return "", nil, err
 	}
-	for _, root := range []string{cwd, filepath.Dir(first)} {
-		if rel, ok := relativeAll(root, paths); ok {
-			return root, rel, nil
-		}
-	}
-	return "", nil, fmt.Errorf("render: files must all be inside %s or %s", cwd, filepath.Dir(first))
-}
-
-func relativeAll(root string, paths []string) ([]string, bool) {
-	out := make([]string, 0, len(paths))
-	for _, p := range paths {
-		abs, err := filepath.Abs(p)
+	root := filepath.Dir(first)
+	rel := make([]string, 0, len(files))
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
 		if err != nil {
-			return nil, false
+			return "", nil, err
 		}
-		rel, err := filepath.Rel(root, abs)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil, false
+		r, err := filepath.Rel(root, abs)
+		if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return "", nil, fmt.Errorf("-c %s: overlays must be inside the first stack file's directory, %s, which is what stack files read from", f, root)
 		}
-		out = append(out, filepath.ToSlash(rel))
+		rel = append(rel, filepath.ToSlash(r))
 	}
-	return out, true
+	return root, rel, nil
 }

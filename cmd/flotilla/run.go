@@ -41,6 +41,7 @@ one is rejected and the old one kept).`,
 			if err != nil {
 				return fmt.Errorf("starting: %w", err)
 			}
+			warnUnkeyed(log, cfg)
 			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,12 +23,14 @@ import (
 func newSecretsEditCmd(g *globals) *cobra.Command {
 	var idFiles []string
 	var rf recipientFlags
+	var allowDisk bool
 	cmd := &cobra.Command{
-		Use:   "edit [-i IDENTITY]... (-r RECIPIENT | -R FILE)... FILE.age",
+		Use:   "edit [-i IDENTITY]... (-r RECIPIENT | -R FILE)... [--allow-disk] FILE.age",
 		Short: "Decrypt FILE.age into a private temporary file, run $EDITOR, re-encrypt",
-		Long: "The plaintext lives in a 0600 file inside a fresh 0700 directory, on /dev/shm (memory)\n" +
-			"when there is one, and is removed when the editor exits, whatever happens.\n" +
-			"A FILE.age that does not exist yet is created.",
+		Long: "The plaintext lives in a 0600 file inside a fresh 0700 directory on a memory file system\n" +
+			"($XDG_RUNTIME_DIR or /dev/shm, when they are tmpfs), and is removed when the editor exits,\n" +
+			"whatever happens. Without one, edit refuses unless --allow-disk. Directories an earlier\n" +
+			"edit left behind (it was killed) are removed first. A FILE.age that does not exist yet is created.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
@@ -58,7 +61,11 @@ func newSecretsEditCmd(g *globals) *cobra.Command {
 					mode = fi.Mode().Perm()
 				}
 			}
-			edited, err := editPrivately(filepath.Base(path), old.Bytes(), g.stdout, g.stderr)
+			dir, err := privateTempDir(editPlaces(), os.TempDir(), allowDisk, g.stderr)
+			if err != nil {
+				return fmt.Errorf("editing %s (left unchanged): %w", path, err)
+			}
+			edited, err := editPrivately(dir, filepath.Base(path), old.Bytes(), g.stdout, g.stderr)
 			defer clear(edited)
 			if err != nil {
 				return fmt.Errorf("editing %s (left unchanged): %w", path, err)
@@ -82,18 +89,15 @@ func newSecretsEditCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&idFiles, "identity", "i", nil, "identity file (age or SSH private key); repeatable (default: $"+secrets.EnvIdentityFile+")")
+	cmd.Flags().BoolVar(&allowDisk, "allow-disk", false, "write the plaintext to the temporary directory on disk when no memory file system is found")
 	rf.register(cmd)
 	return cmd
 }
 
-// editPrivately writes content to a file only we can read, lets the
+// editPrivately writes content to a file only we can read in dir, lets the
 // operator edit it and returns the result. The directory goes away on every
 // path out, with the editor's swap and backup files in it.
-func editPrivately(name string, content []byte, stdout, stderr io.Writer) (edited []byte, err error) {
-	dir, err := privateTempDir()
-	if err != nil {
-		return nil, err
-	}
+func editPrivately(dir, name string, content []byte, stdout, stderr io.Writer) (edited []byte, err error) {
 	defer func() {
 		if rmErr := os.RemoveAll(dir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("PLAINTEXT LEFT ON DISK, remove it by hand: %w", rmErr))
@@ -121,19 +125,81 @@ func editPrivately(name string, content []byte, stdout, stderr io.Writer) (edite
 	return edited, nil
 }
 
-// privateTempDir prefers /dev/shm, a tmpfs, so the plaintext never reaches
-// a disk; MkdirTemp makes the directory 0700.
-func privateTempDir() (string, error) {
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		if dir, err := os.MkdirTemp("/dev/shm", "flotilla-edit-*"); err == nil {
+// editDirPrefix names the directories edit makes; the process's ID follows,
+// so a later edit can tell one left by a killed edit from one in use.
+const editDirPrefix = "flotilla-edit-"
+
+// editPlaces are where the plaintext may go, in order: the user's runtime
+// directory, /dev/shm, the temporary directory — those on a memory file
+// system.
+func editPlaces() []string {
+	var places []string
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		places = append(places, d)
+	}
+	return append(places, "/dev/shm", os.TempDir())
+}
+
+// privateTempDir makes a 0700 directory for the plaintext in the first of
+// places on a memory file system, so it never reaches a disk. Without one
+// it refuses, unless allowDisk: then it uses disk, in tmp. It first removes
+// the directories killed edits left in places and tmp.
+func privateTempDir(places []string, tmp string, allowDisk bool, stderr io.Writer) (string, error) {
+	for _, p := range append(places, tmp) {
+		for _, stale := range staleEditDirs(p) {
+			if err := os.RemoveAll(stale); err != nil {
+				fmt.Fprintf(stderr, "PLAINTEXT LEFT ON DISK by an interrupted edit, remove it by hand: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(stderr, "removed %s, left by an interrupted edit\n", stale)
+		}
+	}
+	pattern := fmt.Sprintf("%s%d-*", editDirPrefix, os.Getpid())
+	for _, p := range places {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() || !inMemory(p) {
+			continue
+		}
+		if dir, err := os.MkdirTemp(p, pattern); err == nil {
 			return dir, nil
 		}
 	}
-	dir, err := os.MkdirTemp("", "flotilla-edit-*")
+	if !allowDisk {
+		return "", fmt.Errorf("no memory file system for the plaintext (%s): refusing to write it to disk; pass --allow-disk to accept that",
+			strings.Join(places, ", "))
+	}
+	dir, err := os.MkdirTemp(tmp, pattern)
 	if err != nil {
 		return "", fmt.Errorf("creating a private directory for the plaintext: %w", err)
 	}
+	fmt.Fprintf(stderr, "the plaintext goes to %s, on disk (--allow-disk)\n", dir)
 	return dir, nil
+}
+
+// staleEditDirs lists the edit directories in dir that are ours and whose
+// edit is no longer running.
+func staleEditDirs(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), editDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if fi, err := os.Lstat(path); err != nil || !ownedByUs(fi) {
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
 }
 
 // runEditor runs $EDITOR (default vi) on file. SIGINT and SIGTERM go to the

@@ -27,9 +27,10 @@ func runAll(t *testing.T, args ...string) (string, error) {
 }
 
 // TestPlaintextAppearsNowhere deploys a stack with an age-encrypted secret,
-// with debug logging, and looks for the plaintext in everything
-// Flotilla printed, in every label and spec on the engine, and in the errors
-// of bad ciphertext.
+// with debug logging, and looks for the plaintext in everything Flotilla
+// printed, in every label and spec on the engine, and in the errors of bad
+// ciphertext and of an encrypted config (refused: the engine stores configs
+// in clear).
 func TestPlaintextAppearsNowhere(t *testing.T) {
 	t.Parallel()
 	c := swarmtest.Client(t)
@@ -56,6 +57,7 @@ func TestPlaintextAppearsNowhere(t *testing.T) {
 	}
 	write("pw.age", ct)
 	write("conf.age", ct)
+	write("app.conf", []byte("debug = false\n"))
 	write("id.key", []byte(id.String()+"\n"))
 	write("wrong.key", []byte(wrong.String()+"\n"))
 	write("stack.yml", []byte(`
@@ -63,15 +65,18 @@ services:
   app:
     image: flotilla-test/app:v1
     secrets: [db_pw]
+    configs: [{source: app_conf, target: /etc/app.conf}]
     deploy: {update_config: {monitor: 1s}}
 secrets:
   db_pw: {file: ./pw.age}
+configs:
+  app_conf: {file: ./app.conf}
 `))
-	write("config.yml", []byte(`
+	write("age-config.yml", []byte(`
 services:
   app:
     image: flotilla-test/app:v1
-    configs: [{source: app_conf, target: /etc/app.conf}]
+    configs: [app_conf]
 configs:
   app_conf: {file: ./conf.age}
 `))
@@ -88,21 +93,22 @@ configs:
 
 	// Bad input first: clear errors that name the secret and its file, and
 	// nothing applied.
-	for _, bad := range []struct{ name, key, file string }{
-		{"wrong identity", wrongKey, "pw.age"},
-		{"tampered ciphertext", key, "pw.age"},
+	for _, bad := range []struct{ name, stackFile, key, object, file string }{
+		{"wrong identity", file, wrongKey, "db_pw", "pw.age"},
+		{"tampered ciphertext", file, key, "db_pw", "pw.age"},
+		{"encrypted config", filepath.Join(dir, "age-config.yml"), key, "config app_conf", "conf.age"},
 	} {
 		if bad.name == "tampered ciphertext" {
 			write("pw.age", tampered)
 		}
-		out, err := runAll(t, "deploy", "--log-level", "debug", "-c", file, "-i", bad.key, name)
+		out, err := runAll(t, "deploy", "--log-level", "debug", "-c", bad.stackFile, "-i", bad.key, name)
 		if err == nil {
 			t.Fatalf("%s: deploy succeeded", bad.name)
 		}
 		look(bad.name+" output", out)
 		look(bad.name+" error", err.Error())
-		if !strings.Contains(err.Error(), "stack.yml") || !strings.Contains(err.Error(), "db_pw") || !strings.Contains(err.Error(), bad.file) {
-			t.Errorf("%s: error %q does not name the stack file, the secret and its file", bad.name, err)
+		if !strings.Contains(err.Error(), filepath.Base(bad.stackFile)) || !strings.Contains(err.Error(), bad.object) || !strings.Contains(err.Error(), bad.file) {
+			t.Errorf("%s: error %q does not name the stack file, the object and its file", bad.name, err)
 		}
 		if objs := stackObjects(t, c, name); len(objs) != 0 {
 			t.Fatalf("%s: objects were created: %v", bad.name, objs)
@@ -110,18 +116,7 @@ configs:
 	}
 	write("pw.age", ct)
 
-	// Docker stores configs unencrypted: an encrypted file is refused as
-	// a config, by name, before anything is decrypted or created.
-	out, err := runAll(t, "deploy", "-c", filepath.Join(dir, "config.yml"), "-i", key, name)
-	if err == nil || !strings.Contains(err.Error(), "app_conf") || !strings.Contains(err.Error(), "conf.age") || !strings.Contains(err.Error(), "secrets:") {
-		t.Errorf("an age file as a config: %v, want a refusal naming it and pointing to secrets:", err)
-	}
-	look("encrypted config output", out)
-	if objs := stackObjects(t, c, name); len(objs) != 0 {
-		t.Fatalf("encrypted config: objects were created: %v", objs)
-	}
-
-	out, err = runAll(t, "deploy", "--log-level", "debug", "--resolve-image", "never", "-c", file, "-i", key, name)
+	out, err := runAll(t, "deploy", "--log-level", "debug", "--resolve-image", "never", "-c", file, "-i", key, name)
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
@@ -144,14 +139,15 @@ configs:
 		t.Fatalf("services: %d, %v", len(svcs), err)
 	}
 	secs, _ := c.SecretList(t.Context(), swarm.SecretListOptions{Filters: label})
-	if len(secs) != 1 {
-		t.Fatalf("%d secrets, want one", len(secs))
+	cfgs, _ := c.ConfigList(t.Context(), swarm.ConfigListOptions{Filters: label})
+	if len(secs) != 1 || len(cfgs) != 1 {
+		t.Fatalf("%d secrets and %d configs, want one each", len(secs), len(cfgs))
 	}
-	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec} {
+	for what, obj := range map[string]any{"service spec": svcs[0].Spec, "secret spec": secs[0].Spec, "config spec": cfgs[0].Spec} {
 		b, _ := json.Marshal(obj)
 		look(what, string(b))
 	}
-	if len(seen) < 9 {
+	if len(seen) < 11 {
 		t.Errorf("looked in only %d places", len(seen))
 	}
 }

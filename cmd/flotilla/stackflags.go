@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,13 +51,25 @@ func (s *stackFlags) identityFiles() []string {
 }
 
 // options checks the flags and turns them into stack.Options reading from the
-// returned root directory: nothing outside it can be read, as with a Git
-// checkout.
+// returned root directory, the first stack file's (stackRoot): nothing
+// outside it can be read, as with a Git checkout. The --env-file files are
+// the person's own, read here wherever they are.
 func (s *stackFlags) options(stackName, apiVersion string) (string, stack.Options, error) {
 	if len(s.files) == 0 {
 		return "", stack.Options{}, &exitError{code: 2, err: fmt.Errorf("at least one -c FILE is required")}
 	}
 	variables := map[string]string{}
+	for _, f := range s.envFiles {
+		b, err := readCapped(f, stack.MaxFileSize)
+		if err != nil {
+			return "", stack.Options{}, fmt.Errorf("--env-file: %w", err)
+		}
+		parsed, err := stack.ParseEnvFile(f, b, variables)
+		if err != nil {
+			return "", stack.Options{}, err
+		}
+		maps.Copy(variables, parsed)
+	}
 	for _, kv := range s.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -63,17 +77,36 @@ func (s *stackFlags) options(stackName, apiVersion string) (string, stack.Option
 		}
 		variables[k] = v
 	}
-	root, rel, err := renderRoot(append(append([]string{}, s.files...), s.envFiles...))
+	root, rel, err := stackRoot(s.files)
 	if err != nil {
 		return "", stack.Options{}, err
 	}
 	return root, stack.Options{
-		Files:      rel[:len(s.files)],
-		EnvFiles:   rel[len(s.files):],
+		Files:      rel,
 		Stack:      stackName,
 		Variables:  variables,
 		APIVersion: apiVersion,
 	}, nil
+}
+
+// readCapped reads a file of at most limit bytes, checking before it reads.
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d", path, fi.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over the limit of %d bytes", path, limit)
+	}
+	return b, nil
 }
 
 // load renders the stack from the local files, decrypting .age files in
@@ -101,14 +134,18 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	return stack.Load(ctx, os.DirFS(root), opts)
 }
 
-// plan connects to the engine, renders the stack files, reads the live
-// stack and compares them. The caller closes the connection.
-func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string) (*cluster.Docker, diff.Plan, error) {
+// plan connects to the engine, renders the stack files, checks them
+// against policy (when not nil), reads the live stack and compares them.
+// The caller closes the connection.
+func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string, policy *stack.Policy) (*cluster.Docker, diff.Plan, error) {
 	d, err := g.docker(ctx)
 	if err != nil {
 		return nil, diff.Plan{}, err
 	}
 	desired, err := s.load(ctx, g, stackName, d.APIVersion())
+	if err == nil && policy != nil {
+		err = stack.CheckPolicy(desired, *policy)
+	}
 	if err == nil {
 		var live *stack.Live
 		if live, err = d.ReadStack(ctx, stackName); err == nil {
