@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/flotilla-gitops/flotilla/apply"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ type Metrics struct {
 	gitDuration   *prometheus.HistogramVec
 	deployed      *prometheus.GaugeVec
 	drift         *prometheus.GaugeVec
+	health        *prometheus.GaugeVec
 	quarantined   *prometheus.GaugeVec
 	webhooks      *prometheus.CounterVec
 	notifications *prometheus.CounterVec
@@ -52,6 +54,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "flotilla_drift",
 			Help: "Number of live objects that differ from the deployed commit.",
 		}, []string{"environment"}),
+		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "flotilla_stack_health",
+			Help: "The stack's health as Swarm reports it: 1 for its state (healthy, progressing, degraded), 0 for the others.",
+		}, []string{"environment", "state"}),
 		quarantined: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flotilla_quarantined_commits",
 			Help: "Commits whose deploy failed and that are not retried automatically.",
@@ -65,8 +71,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Notifications, by target host and result (sent, failed, dropped).",
 		}, []string{"target", "result"}),
 	}
-	reg.MustRegister(m.syncDuration, m.gitRequests, m.gitDuration, m.deployed, m.drift, m.quarantined,
-		m.webhooks, m.notifications)
+	reg.MustRegister(m.syncDuration, m.gitRequests, m.gitDuration, m.deployed, m.drift, m.health,
+		m.quarantined, m.webhooks, m.notifications)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	}
@@ -105,6 +111,20 @@ func (m *Metrics) SetDrift(env string, n int) {
 	}
 }
 
+// SetHealth records env's stack health: its state 1, the others 0.
+func (m *Metrics) SetHealth(env string, state apply.HealthState) {
+	if m == nil {
+		return
+	}
+	for _, s := range []apply.HealthState{apply.Healthy, apply.Progressing, apply.Degraded} {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.health.WithLabelValues(env, string(s)).Set(v)
+	}
+}
+
 // SetQuarantined records how many commits of env are quarantined.
 func (m *Metrics) SetQuarantined(env string, n int) {
 	if m != nil {
@@ -115,7 +135,7 @@ func (m *Metrics) SetQuarantined(env string, n int) {
 // Forget drops env's gauges, for an environment a reload removed.
 func (m *Metrics) Forget(env string) {
 	if m != nil {
-		for _, g := range []*prometheus.GaugeVec{m.deployed, m.drift, m.quarantined} {
+		for _, g := range []*prometheus.GaugeVec{m.deployed, m.drift, m.health, m.quarantined} {
 			g.DeletePartialMatch(prometheus.Labels{"environment": env})
 		}
 	}

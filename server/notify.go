@@ -22,6 +22,10 @@ const (
 	RolledBack        EventKind = "rolled_back"
 	DriftDetected     EventKind = "drift_detected"
 	CommitQuarantined EventKind = "commit_quarantined"
+	// StackDegraded: Swarm reports a service of the stack failing;
+	// StackHealthy: it recovered.
+	StackDegraded EventKind = "stack_degraded"
+	StackHealthy  EventKind = "stack_healthy"
 )
 
 // filterName is the name a notification's events: list uses for k (see
@@ -29,7 +33,7 @@ const (
 // so it goes where failures go.
 func (k EventKind) filterName() string {
 	switch k {
-	case DeploySucceeded:
+	case DeploySucceeded, StackHealthy:
 		return "succeeded"
 	case RolledBack:
 		return "rolledBack"

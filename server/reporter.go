@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/flotilla-gitops/flotilla/apply"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -22,11 +23,14 @@ type Reporter struct {
 	// drift remembers the drift last announced per environment: a stack
 	// left drifted (selfHeal: warn) is announced once, not on every tick.
 	drift map[string]string
+	// health remembers each environment's last stack health, so that a
+	// change is announced once.
+	health map[string]apply.HealthState
 }
 
 // NewReporter reports to m and n.
 func NewReporter(m *Metrics, n *Notifier) *Reporter {
-	return &Reporter{metrics: m, notifier: n, now: time.Now, drift: map[string]string{}}
+	return &Reporter{metrics: m, notifier: n, now: time.Now, drift: map[string]string{}, health: map[string]apply.HealthState{}}
 }
 
 var _ sync.Observer = (*Reporter)(nil)
@@ -49,6 +53,10 @@ func (r *Reporter) PassFinished(pe sync.PassEvent) {
 	}
 	if rep == nil {
 		return
+	}
+	if h := rep.Health; h != nil {
+		r.metrics.SetHealth(env, h.State)
+		r.healthChanged(env, stack, rep, *h)
 	}
 	rec := rep.Record
 	if rec != nil && rec.Outcome == sync.Succeeded {
@@ -83,6 +91,24 @@ func (r *Reporter) PassFinished(pe sync.PassEvent) {
 	if rec.Failed() {
 		ev.Message = fmt.Sprintf("%s\ncommit %s is quarantined: it is not applied again until a new commit or a forced sync",
 			rec.Error, rec.Commit.Short())
+	}
+	r.notifier.Notify(ev)
+}
+
+// healthChanged announces a stack turning degraded, and recovering.
+func (r *Reporter) healthChanged(env, stack string, rep *sync.Report, h apply.StackHealth) {
+	r.mu.Lock()
+	prev := r.health[env]
+	r.health[env] = h.State
+	r.mu.Unlock()
+	ev := Event{Environment: env, Stack: stack, Commit: CommitOf(rep.Commit), Time: r.now()}
+	switch {
+	case h.State == apply.Degraded && prev != apply.Degraded:
+		ev.Kind, ev.Message = StackDegraded, "stack "+stack+" is degraded: "+h.Reason
+	case h.State == apply.Healthy && prev == apply.Degraded:
+		ev.Kind, ev.Message = StackHealthy, "stack "+stack+" is healthy again"
+	default:
+		return
 	}
 	r.notifier.Notify(ev)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/flotilla-gitops/flotilla/apply"
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/diff"
@@ -85,21 +86,65 @@ type Change struct {
 	Reasons []string     `json:"reasons,omitempty"`
 }
 
+// Health is an apply.StackHealth on the wire.
+type Health struct {
+	State    apply.HealthState `json:"state"`
+	Reason   string            `json:"reason,omitempty"`
+	Services []ServiceHealth   `json:"services,omitempty"`
+}
+
+// ServiceHealth is one service's health on the wire.
+type ServiceHealth struct {
+	Name        string            `json:"name"`
+	State       apply.HealthState `json:"state"`
+	Running     uint64            `json:"running"`
+	Desired     uint64            `json:"desired"`
+	UpdateState string            `json:"updateState,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+}
+
+// HealthOf is h on the wire.
+func HealthOf(h *apply.StackHealth) *Health {
+	if h == nil {
+		return nil
+	}
+	out := &Health{State: h.State, Reason: h.Reason}
+	for _, s := range h.Services {
+		out.Services = append(out.Services, ServiceHealth{Name: s.Name, State: s.State, Running: s.Running,
+			Desired: s.Desired, UpdateState: s.UpdateState, Reason: s.Reason})
+	}
+	return out
+}
+
+// Stack converts back.
+func (h *Health) Stack() *apply.StackHealth {
+	if h == nil {
+		return nil
+	}
+	out := &apply.StackHealth{State: h.State, Reason: h.Reason}
+	for _, s := range h.Services {
+		out.Services = append(out.Services, apply.ServiceHealth{Name: s.Name, State: s.State, Running: s.Running,
+			Desired: s.Desired, UpdateState: s.UpdateState, Reason: s.Reason})
+	}
+	return out
+}
+
 // EnvironmentSummary is one line of GET /api/v1/environments.
 type EnvironmentSummary struct {
-	Name           string       `json:"name"`
-	Stack          string       `json:"stack"`
-	Ref            string       `json:"ref"`
-	Deployed       *Commit      `json:"deployed,omitempty"`
-	GitMoved       bool         `json:"gitMoved"`
-	TipQuarantined bool         `json:"tipQuarantined"`
-	Drift          int          `json:"drift"`
-	Pinned         bool         `json:"pinned"`
-	LastResult     sync.Outcome `json:"lastResult,omitempty"`
-	Window         string       `json:"window,omitempty"`
-	Running        bool         `json:"running"`
-	LastError      string       `json:"lastError,omitempty"`
-	Errors         []string     `json:"errors,omitempty"`
+	Name           string            `json:"name"`
+	Stack          string            `json:"stack"`
+	Ref            string            `json:"ref"`
+	Deployed       *Commit           `json:"deployed,omitempty"`
+	GitMoved       bool              `json:"gitMoved"`
+	TipQuarantined bool              `json:"tipQuarantined"`
+	Drift          int               `json:"drift"`
+	Health         apply.HealthState `json:"health,omitempty"`
+	Pinned         bool              `json:"pinned"`
+	LastResult     sync.Outcome      `json:"lastResult,omitempty"`
+	Window         string            `json:"window,omitempty"`
+	Running        bool              `json:"running"`
+	LastError      string            `json:"lastError,omitempty"`
+	Errors         []string          `json:"errors,omitempty"`
 }
 
 // EnvironmentStatus is GET /api/v1/environments/{env}: a sync.Status.
@@ -114,6 +159,7 @@ type EnvironmentStatus struct {
 	TipQuarantined bool      `json:"tipQuarantined"`
 	Pin            *sync.Pin `json:"pin,omitempty"`
 	Drift          []Change  `json:"drift"`
+	Health         *Health   `json:"health,omitempty"`
 	Errors         []string  `json:"errors,omitempty"`
 	// What the running loop knows: why automatic syncs wait (a sync
 	// window), whether a pass runs now, and the last automatic pass's
@@ -128,7 +174,7 @@ type EnvironmentStatus struct {
 func StatusOf(s *sync.Status) EnvironmentStatus {
 	out := EnvironmentStatus{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, Deployed: RecordOf(s.Deployed),
 		Last: RecordOf(s.Last), GitMoved: s.GitMoved, TipQuarantined: s.TipQuarantined, Pin: s.Pin,
-		Drift: []Change{}, Errors: s.Errors, Window: s.Window, Running: s.Running, LastError: s.LastError,
+		Drift: []Change{}, Health: HealthOf(s.Health), Errors: s.Errors, Window: s.Window, Running: s.Running, LastError: s.LastError,
 		NextRetry: s.NextRetry}
 	if s.Tip != nil {
 		c := CommitOf(*s.Tip)
@@ -146,6 +192,9 @@ func (s EnvironmentStatus) Summary() EnvironmentSummary {
 	out := EnvironmentSummary{Name: s.Environment, Stack: s.Stack, Ref: s.Ref, GitMoved: s.GitMoved,
 		TipQuarantined: s.TipQuarantined, Drift: len(s.Drift), Pinned: s.Pin != nil, Window: s.Window,
 		Running: s.Running, LastError: s.LastError, Errors: s.Errors}
+	if s.Health != nil {
+		out.Health = s.Health.State
+	}
 	if s.Deployed != nil {
 		out.Deployed = &s.Deployed.Commit
 	}
@@ -158,7 +207,7 @@ func (s EnvironmentStatus) Summary() EnvironmentSummary {
 // Sync converts back; drift changes come back without their objects.
 func (s EnvironmentStatus) Sync() *sync.Status {
 	out := &sync.Status{Environment: s.Environment, Stack: s.Stack, Ref: s.Ref, GitMoved: s.GitMoved,
-		TipQuarantined: s.TipQuarantined, Pin: s.Pin, Errors: s.Errors, Window: s.Window, Running: s.Running,
+		TipQuarantined: s.TipQuarantined, Pin: s.Pin, Health: s.Health.Stack(), Errors: s.Errors, Window: s.Window, Running: s.Running,
 		LastError: s.LastError, NextRetry: s.NextRetry}
 	if s.Deployed != nil {
 		r := s.Deployed.Sync()
@@ -189,6 +238,7 @@ type Report struct {
 	Skip        sync.Skip       `json:"skip,omitempty"`
 	SkipMessage string          `json:"skipMessage,omitempty"`
 	Drift       bool            `json:"drift"`
+	Health      *Health         `json:"health,omitempty"`
 	Record      *Record         `json:"record,omitempty"`
 }
 
@@ -202,7 +252,7 @@ func ReportOf(r *sync.Report) (*Report, error) {
 		return nil, err
 	}
 	return &Report{Environment: r.Environment, Stack: r.Stack, Commit: CommitOf(r.Commit),
-		Plan: bytes.TrimSpace(plan.Bytes()), Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Record: RecordOf(r.Record)}, nil
+		Plan: bytes.TrimSpace(plan.Bytes()), Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Health: HealthOf(r.Health), Record: RecordOf(r.Record)}, nil
 }
 
 // planJSON reads back the plan of docs/plan-json.md; only what the text
@@ -228,7 +278,7 @@ type planJSON struct {
 // their desired objects and with only the live object's ID.
 func (r Report) Sync() (*sync.Report, error) {
 	out := &sync.Report{Environment: r.Environment, Stack: r.Stack, Commit: r.Commit.Revision(),
-		Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift}
+		Skip: r.Skip, SkipMessage: r.SkipMessage, Drift: r.Drift, Health: r.Health.Stack()}
 	if r.Record != nil {
 		rec := r.Record.Sync()
 		out.Record = &rec

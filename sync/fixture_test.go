@@ -106,3 +106,12 @@ func (f *fixture) color(env string) string {
 	}
 	return ""
 }
+
+// replaceLine replaces old, which must occur once, by new in s.
+func replaceLine(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if strings.Count(s, old) != 1 {
+		t.Fatalf("%q occurs %d times in %q", old, strings.Count(s, old), s)
+	}
+	return strings.Replace(s, old, new, 1)
+}

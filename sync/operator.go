@@ -27,6 +27,10 @@ type OperatorOptions struct {
 	// MaxJitter delays each scheduled poll by up to this much, so
 	// operators started together don't poll in step (default 5s).
 	MaxJitter time.Duration
+	// PassTimeout bounds one job of an environment — fetch, render, deploy,
+	// rollback — so that nothing can hold an environment forever
+	// (default 30m).
+	PassTimeout time.Duration
 	// Observers are told of every finished pass, whatever started it
 	// (metrics, notifications, live events).
 	Observers []Observer
@@ -75,6 +79,9 @@ func NewOperator(runner Runner, o OperatorOptions) *Operator {
 	}
 	if o.Grace == 0 {
 		o.Grace = 30 * time.Second
+	}
+	if o.PassTimeout == 0 {
+		o.PassTimeout = 30 * time.Minute
 	}
 	if o.MaxJitter == 0 {
 		o.MaxJitter = 5 * time.Second

@@ -126,13 +126,16 @@ func (op *Operator) execute(runner Runner, env string, j *job) (rep *Report, err
 			rep, err = nil, fmt.Errorf("pass of %s panicked: %v", env, p)
 		}
 	}()
+	ctx, cancel := context.WithTimeoutCause(op.passCtx, op.o.PassTimeout,
+		fmt.Errorf("the pass of %s ran past the pass timeout (%s)", env, op.o.PassTimeout))
+	defer cancel()
 	switch j.kind {
 	case jobRollback:
-		return runner.Rollback(op.passCtx, env, j.to)
+		return runner.Rollback(ctx, env, j.to)
 	case jobResume:
-		return nil, runner.Resume(op.passCtx, env)
+		return nil, runner.Resume(ctx, env)
 	}
-	return runner.Sync(op.passCtx, env, j.o)
+	return runner.Sync(ctx, env, j.o)
 }
 
 // finish keeps the backoff and tells the observers: the one place a

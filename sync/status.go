@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"github.com/flotilla-gitops/flotilla/apply"
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/diff"
@@ -24,6 +25,8 @@ type Status struct {
 	Pin            *Pin
 	// Drift lists the live changes against the deployed commit.
 	Drift []diff.Change
+	// Health is the stack's health as Swarm reports it.
+	Health *apply.StackHealth
 	// Errors met while finding out (Git unreachable, a render failing);
 	// what could be found is still reported.
 	Errors []string
@@ -41,7 +44,7 @@ type Status struct {
 // Status reports env: the deployed commit, whether Git moved on, pin,
 // quarantine, drift and the last result.
 func (s *Syncer) Status(ctx context.Context, env string) (*Status, error) {
-	e, _, hist, err := s.open(ctx, env)
+	e, d, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +70,11 @@ func (s *Syncer) Status(ctx context.Context, env string) (*Status, error) {
 		st.Tip = &tip
 		st.GitMoved = st.Deployed == nil || st.Deployed.Commit.SHA != tip.SHA
 		_, st.TipQuarantined = Quarantined(records, tip.SHA)
+	}
+	if h, err := s.health(ctx, d, e.Stack); err != nil {
+		st.Errors = append(st.Errors, "reading the stack's health: "+err.Error())
+	} else {
+		st.Health = &h
 	}
 	if st.Deployed != nil {
 		drift, err := s.drift(ctx, e.Name, st.Deployed.Commit.SHA)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/server"
@@ -38,7 +39,9 @@ func (c *configFlag) syncer(g *globals) (*sync.Syncer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sync.New(cfg, g.logger()), nil
+	s := sync.New(cfg, g.logger())
+	s.Holder = cluster.NewHolder(g.command)
+	return s, nil
 }
 
 // gitopsFlags choose where a GitOps command acts: --config (locally) or
@@ -374,6 +377,13 @@ func writeStatus(w io.Writer, st *sync.Status) {
 		fmt.Fprintf(tw, "  drift:\t%s\n", strings.Join(names, ", "))
 	case st.Deployed != nil:
 		fmt.Fprintf(tw, "  drift:\tnone\n")
+	}
+	if h := st.Health; h != nil {
+		line := string(h.State)
+		if h.Reason != "" {
+			line += ": " + clip(printable(h.Reason), 200)
+		}
+		fmt.Fprintf(tw, "  health:\t%s\n", line)
 	}
 	if st.Pin != nil {
 		fmt.Fprintf(tw, "  pinned:\tat %s since %s (%s)\n", st.Pin.SHA[:min(7, len(st.Pin.SHA))], st.Pin.Since.UTC().Format(time.DateTime), st.Pin.Reason)

@@ -18,8 +18,11 @@ type globals struct {
 	logFormat string
 	host      string
 	noColor   bool
-	stdout    io.Writer
-	stderr    io.Writer
+	// command is the command line's command ("flotilla sync"), naming this
+	// process in the leases it takes.
+	command string
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -30,6 +33,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.command = cmd.CommandPath()
 			if _, err := parseLevel(g.logLevel); err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/server"
 	"github.com/flotilla-gitops/flotilla/sync"
@@ -25,6 +26,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		cf       configFlag
 		grace    time.Duration
 		parallel int
+		timeout  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run [--config F]",
@@ -53,14 +55,16 @@ one is rejected and the old one kept).`,
 				notifier.Close(dctx)
 			}()
 
+			holder := cluster.NewHolder(g.command) // one per process, across reloads
 			newSyncer := func(cfg *environments.Config) *sync.Syncer {
 				s := sync.New(cfg, log)
+				s.Holder = holder
 				s.ObserveGit = func(kind string, err error, took time.Duration) {
 					metrics.ObserveGit(kind, resultOf(err), took)
 				}
 				return s
 			}
-			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel,
+			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, PassTimeout: timeout,
 				Observers: []sync.Observer{server.NewReporter(metrics, notifier)}})
 
 			var wg gosync.WaitGroup
@@ -107,6 +111,7 @@ one is rejected and the old one kept).`,
 	cf.register(cmd.Flags())
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long a running deploy may take to finish")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "environments synced at once")
+	cmd.Flags().DurationVar(&timeout, "pass-timeout", 30*time.Minute, "longest one pass of an environment may take (fetch, render, deploy, rollback)")
 	return cmd
 }
 

@@ -1,0 +1,144 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/sync"
+)
+
+// Only the commit's own faults quarantine it: an identity file the operator
+// cannot read is its own world's fault. The pass fails with a RetryError,
+// records nothing, and the commit deploys once the file is back.
+func TestUnreadableIdentityDoesNotQuarantine(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev")
+	key := filepath.Join(t.TempDir(), "id.key")
+	raw, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The identity is only loaded, never used: the stack has no .age file.
+	if err := os.WriteFile(key, []byte("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := replaceLine(t, string(raw), "stack: "+f.stacks["dev"]+"}", "stack: "+f.stacks["dev"]+", identities: ["+key+"]}")
+	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := f.syncer()
+	// Gone after the configuration was loaded (a volume unmounted, a
+	// secret rotated badly): unreadable whoever runs the test, root too.
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Sync(t.Context(), "dev", scheduled)
+	if _, ok := errors.AsType[*sync.RetryError](err); !ok {
+		t.Fatalf("sync with a missing identity file: %v, want a RetryError", err)
+	}
+	if rep != nil && rep.Record != nil {
+		t.Errorf("the operator's own fault was recorded against the commit: %+v", rep.Record)
+	}
+	if records, _ := s.History(t.Context(), "dev"); len(records) != 0 {
+		t.Errorf("history %+v, want nothing recorded", records)
+	}
+}
+
+// One writer per stack: of two processes syncing one environment at once,
+// one deploys and the other is refused with the holder named; the commit
+// is deployed and recorded once.
+func TestTwoWritersNeverDeployOneStackAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev")
+	a, b := f.syncer(), f.syncer()
+	a.Holder, b.Holder = cluster.NewHolder("writer a"), cluster.NewHolder("writer b")
+	var wg gosync.WaitGroup
+	errs := make([]error, 2)
+	for i, s := range []*sync.Syncer{a, b} {
+		wg.Go(func() { _, errs[i] = s.Sync(context.WithoutCancel(t.Context()), "dev", scheduled) })
+	}
+	wg.Wait()
+	var held *cluster.LeaseHeldError
+	switch {
+	case errs[0] == nil && errors.As(errs[1], &held) && held.Holder.Command == "writer a":
+	case errs[1] == nil && errors.As(errs[0], &held) && held.Holder.Command == "writer b":
+	default:
+		t.Fatalf("two writers at once: %v / %v, want one to deploy and the other refused naming it", errs[0], errs[1])
+	}
+	if _, ok := errors.AsType[*sync.RetryError](errors.Join(errs...)); !ok {
+		t.Errorf("a held lease must be retried, not recorded against the commit")
+	}
+	records, err := a.History(t.Context(), "dev")
+	if err != nil || len(records) != 1 || records[0].Outcome != sync.Succeeded {
+		t.Errorf("history %+v (%v), want the commit deployed and recorded once", records, err)
+	}
+}
+
+// An engine connection that breaks mid-deploy is not the commit's fault:
+// the pass ends interrupted with its journal open, and once the engine is
+// back the next pass finishes the deploy from the journal — here, a good
+// commit whose update had been sent, so it is recorded as succeeded and
+// nothing is deployed twice.
+func TestDroppedEngineConnectionMidDeploy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev")
+	proxy := swarmtest.EngineProxy(t)
+	raw, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := replaceLine(t, string(raw), "environments:\n", "clusters:\n  proxied: {host: "+proxy.Host+", insecure: true}\nenvironments:\n")
+	cfg = replaceLine(t, cfg, "stack: "+f.stacks["dev"]+"}", "stack: "+f.stacks["dev"]+", cluster: proxied}")
+	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := f.syncer()
+	if _, err := s.Sync(t.Context(), "dev", scheduled); err != nil {
+		t.Fatal(err)
+	}
+	second := f.commit("dev", "dev-2", false)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Sync(context.WithoutCancel(t.Context()), "dev", scheduled)
+		done <- err
+	}()
+	swarmtest.Eventually(t, time.Minute, func() (bool, string, error) {
+		return f.color("dev") == "dev-2", "waiting for the update to be sent", nil
+	})
+	proxy.Cut()
+	if err := <-done; err == nil {
+		t.Fatal("the pass succeeded although the engine went away mid-deploy")
+	}
+	proxy.Restore()
+
+	rep, err := s.Sync(t.Context(), "dev", scheduled)
+	if err != nil {
+		t.Fatalf("the pass after the engine came back: %v", err)
+	}
+	if rep.Skip != sync.SkipNoChanges {
+		t.Errorf("after recovery the pass found %q, want the stack already on the commit", rep.Skip)
+	}
+	records, err := s.History(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := records[len(records)-1]
+	if last.Commit.SHA != second || last.Outcome != sync.Succeeded || last.Trigger != sync.TriggerRecovery {
+		t.Errorf("history %+v: want the interrupted deploy recorded as succeeded by the recovery", records)
+	}
+	for _, r := range records {
+		if r.Commit.SHA == second && r.Quarantines() {
+			t.Errorf("the commit was quarantined for the engine's fault: %+v", r)
+		}
+	}
+	if got := f.color("dev"); got != "dev-2" {
+		t.Errorf("dev runs COLOR=%s, want dev-2", got)
+	}
+}
