@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -164,9 +165,15 @@ func (h *History) list(ctx context.Context, stack string) ([]Record, int64, erro
 			maxSeq = max(maxSeq, seq)
 		}
 		var r Record
-		err := json.Unmarshal(c.Spec.Data, &r)
+		err := ours(c)
+		if err == nil {
+			err = json.Unmarshal(c.Spec.Data, &r)
+		}
 		if err == nil && r.Stack != stack {
 			err = fmt.Errorf("it is a record of stack %q", r.Stack)
+		}
+		if err == nil && c.Spec.Name != objectName("history", stack, fmt.Sprintf("%08d", r.Seq)) {
+			err = fmt.Errorf("its name is not record %d's of %s", r.Seq, stack)
 		}
 		if err != nil {
 			if h.Log != nil {
@@ -302,7 +309,7 @@ func (h *History) prune(ctx context.Context, stack string, old []Record) error {
 	}
 	var errs []error
 	for _, c := range configs {
-		if drop[c.Spec.Labels[labelSeq]] {
+		if drop[c.Spec.Labels[labelSeq]] && ours(c) == nil && strings.HasPrefix(c.Spec.Name, "flotilla.history.") {
 			if err := h.store.RemoveConfig(ctx, c.ID); err != nil {
 				errs = append(errs, err)
 			}
@@ -320,6 +327,10 @@ type Pin struct {
 	SHA    string    `json:"sha"`
 	Since  time.Time `json:"since"`
 	Reason string    `json:"reason"`
+	// Repo and Ref are what the environment deployed from when pinned: a
+	// pin is honoured only while they are the same.
+	Repo string `json:"repo,omitempty"`
+	Ref  string `json:"ref,omitempty"`
 }
 
 // Pin returns the pin of stack's environment, or nil.
@@ -328,14 +339,39 @@ func (h *History) Pin(ctx context.Context, stack string) (*Pin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the pin of %s: %w", stack, err)
 	}
-	if len(configs) == 0 {
-		return nil, nil
+	for _, c := range configs {
+		var p Pin
+		err := ours(c)
+		if err == nil {
+			err = json.Unmarshal(c.Spec.Data, &p)
+		}
+		if err == nil && c.Spec.Name != objectName("pin", stack, p.SHA[:min(len(p.SHA), 12)]) {
+			err = fmt.Errorf("its name is not the pin's of %s at %s", stack, shortSHA(p.SHA))
+		}
+		if err != nil {
+			if h.Log != nil {
+				h.Log.Warn("skipping a pin Flotilla did not write", "stack", stack, "config", c.Spec.Name, "err", err)
+			}
+			continue
+		}
+		return &p, nil
 	}
-	var p Pin
-	if err := json.Unmarshal(configs[0].Spec.Data, &p); err != nil {
-		return nil, fmt.Errorf("reading the pin of %s: %w", stack, err)
+	return nil, nil
+}
+
+// ours checks that c is an object Flotilla wrote for its history or pins:
+// a stack file cannot forge one (its objects carry the stack's namespace,
+// and a stack file may not set Flotilla's labels). Callers also check the
+// object's exact name against its content, so that nothing else is read,
+// pruned or removed as one.
+func ours(c swarm.Config) error {
+	switch {
+	case c.Spec.Labels["io.flotilla.managed"] != "true":
+		return errors.New("it is not labelled io.flotilla.managed")
+	case c.Spec.Labels["com.docker.stack.namespace"] != "":
+		return fmt.Errorf("it belongs to stack %s", c.Spec.Labels["com.docker.stack.namespace"])
 	}
-	return &p, nil
+	return nil
 }
 
 // SetPin pins stack's environment, replacing an earlier pin.
@@ -365,6 +401,9 @@ func (h *History) ClearPin(ctx context.Context, stack string) error {
 		return fmt.Errorf("reading the pin of %s: %w", stack, err)
 	}
 	for _, c := range configs {
+		if ours(c) != nil || !strings.HasPrefix(c.Spec.Name, "flotilla.pin.") {
+			continue // not ours to remove
+		}
 		if err := h.store.RemoveConfig(ctx, c.ID); err != nil {
 			return fmt.Errorf("unpinning %s: %w", stack, err)
 		}

@@ -98,6 +98,11 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		return nil, err
 	}
 	rep := &Report{Environment: e.Name, Stack: e.Stack}
+	if pin != nil && o.Trigger != TriggerManual {
+		if err := pin.honoured(e); err != nil {
+			return nil, err
+		}
+	}
 	if pin != nil {
 		if o.Trigger != TriggerManual {
 			return rep.skip(SkipPinned, fmt.Sprintf("pinned at %s since %s (%s): run `flotilla resume` or an explicit `flotilla sync`",

@@ -36,7 +36,8 @@ func (s *Syncer) Rollback(ctx context.Context, env, to string) (*Report, error) 
 	// The pin goes first: an operator's pass that starts while this
 	// rollback deploys must find it and leave the stack alone, or it
 	// would deploy the branch tip straight back.
-	pin := Pin{SHA: rev.SHA, Since: s.now(), Reason: "rolled back from " + shortSHA(lastGood(records))}
+	pin := Pin{SHA: rev.SHA, Since: s.now(), Reason: "rolled back from " + shortSHA(lastGood(records)),
+		Repo: e.Repo.URL, Ref: e.Ref}
 	if err := hist.SetPin(ctx, e.Stack, pin); err != nil {
 		return nil, fmt.Errorf("rolling back %s: pinning it first: %w", e.Name, err)
 	}

@@ -63,6 +63,11 @@ func (s *Syncer) Status(ctx context.Context, env string) (*Status, error) {
 	if st.Pin, err = hist.Pin(ctx, e.Stack); err != nil {
 		return nil, err
 	}
+	if st.Pin != nil {
+		if err := st.Pin.honoured(e); err != nil {
+			st.Errors = append(st.Errors, err.Error())
+		}
+	}
 	repo := s.Repo(e.Repo)
 	if tip, err := repo.Fetch(ctx, e.Ref); err != nil {
 		st.Errors = append(st.Errors, err.Error())
