@@ -162,6 +162,11 @@ func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Re
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s at %s: %w", e.Name, rev.Short(), err)
 	}
+	// What the commit asks of the nodes and of other stacks is checked
+	// before anything is written; a violation is the commit's fault.
+	if err := stack.CheckPolicy(desired, e.Policy); err != nil {
+		return nil, fmt.Errorf("environment %s at %s: %w", e.Name, rev.Short(), err)
+	}
 	return desired, nil
 }
 

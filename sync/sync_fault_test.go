@@ -5,12 +5,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/stack"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
 
@@ -140,5 +145,42 @@ func TestDroppedEngineConnectionMidDeploy(t *testing.T) {
 	}
 	if got := f.color("dev"); got != "dev-2" {
 		t.Errorf("dev runs COLOR=%s, want dev-2", got)
+	}
+}
+
+// A commit asking for what the environment's policy refuses — here the
+// engine's socket — is a bad commit: recorded, quarantined, nothing
+// created. The same commit deploys where the policy names that mount.
+func TestPolicyViolationIsRecordedAndQuarantined(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev", "ops")
+	hostile := strings.Replace(webStack("x", false), "    deploy:", "    volumes: [/var/run/docker.sock:/var/run/docker.sock]\n    deploy:", 1)
+	for _, env := range []string{"dev", "ops"} {
+		f.repo.Switch(env)
+		f.repo.Commit(map[string]string{"stack.yml": hostile}, "mount the engine")
+		f.repo.Push(env)
+	}
+	raw, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := replaceLine(t, string(raw), "stack: "+f.stacks["ops"]+"}", "stack: "+f.stacks["ops"]+", policy: {bindMounts: [/var/run/docker.sock]}}")
+	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := f.syncer()
+	rep, err := s.Sync(t.Context(), "dev", scheduled)
+	if _, ok := errors.AsType[*stack.PolicyError](err); !ok {
+		t.Fatalf("sync of a docker.sock mount: %v, want a policy error", err)
+	}
+	if !strings.Contains(err.Error(), "/var/run/docker.sock") || rep.Record == nil || !rep.Record.Quarantines() {
+		t.Errorf("error %q, record %+v: want the mount named and the commit quarantined", err, rep.Record)
+	}
+	if objs, _ := f.api.ServiceList(t.Context(), swarm.ServiceListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", "com.docker.stack.namespace="+f.stacks["dev"]))}); len(objs) != 0 {
+		t.Errorf("the refused commit created %d services", len(objs))
+	}
+	if _, err := s.Sync(t.Context(), "ops", scheduled); err != nil {
+		t.Errorf("the environment whose policy allows the mount: %v", err)
 	}
 }
