@@ -32,8 +32,15 @@ func (r *run) rollback(ctx context.Context) error {
 			restored = append(restored, watched{id: id, name: prev.name, since: time.Now()})
 			continue
 		}
+		// The previous image may have to be pulled again, on a node that
+		// never ran it: send the credentials for it too.
+		opts, err := r.serviceOptions(ctx, prev.spec)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
+			continue
+		}
 		since := time.Now()
-		if _, err := r.c.UpdateService(ctx, id, cur.Version, prev.spec, false); err != nil {
+		if _, err := r.c.UpdateService(ctx, id, cur.Version, prev.spec, opts); err != nil {
 			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
 			continue
 		}

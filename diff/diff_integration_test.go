@@ -127,7 +127,7 @@ func TestUnlabelledServiceWithTheStacksNameIsAConflict(t *testing.T) {
 		Annotations:  swarm.Annotations{Name: name + "_api"},
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
-	}, false); err != nil {
+	}, cluster.ServiceOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p := planFor(t, d, loadShop(t, name))

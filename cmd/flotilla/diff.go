@@ -18,7 +18,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		exitCode bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--resolve-image M] [--with-registry-auth] [--output text|json] [--no-color] [--exit-code] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
@@ -29,7 +29,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
 			}
-			d, plan, err := sf.plan(cmd.Context(), g, args[0])
+			p, err := sf.plan(cmd.Context(), g, args[0])
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
 				var ee *exitError
@@ -38,7 +38,8 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				}
 				return err
 			}
-			defer d.Close()
+			defer p.d.Close()
+			plan := p.plan
 			if output == "json" {
 				err = plan.WriteJSON(g.stdout)
 			} else {
@@ -55,6 +56,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "text", "plan format: text or json (schema: docs/plan-json.md)")
 	f.BoolVar(&noColor, "no-color", false, "never colour the plan (it is coloured only on a terminal, and not when NO_COLOR is set)")

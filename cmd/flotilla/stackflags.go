@@ -23,6 +23,9 @@ type stackFlags struct {
 	vars       []string
 	envFiles   []string
 	identities []string
+	// Set by the commands that plan against a swarm (registerPlan).
+	resolveImage string
+	registryAuth bool
 }
 
 func (s *stackFlags) register(f *pflag.FlagSet) {
@@ -31,6 +34,29 @@ func (s *stackFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&s.envFiles, "env-file", nil, "file of KEY=VALUE variables; repeatable (--var wins)")
 	f.StringArrayVarP(&s.identities, "identity", "i", nil,
 		"age identity (X25519 or SSH key) for .age secret and config files; repeatable (env "+secrets.EnvIdentityFile+")")
+}
+
+// registerPlan adds the flags of the commands that compare the stack files
+// with a swarm: how images are resolved, and with which credentials.
+func (s *stackFlags) registerPlan(f *pflag.FlagSet) {
+	f.StringVar(&s.resolveImage, "resolve-image", string(cluster.ResolveAlways),
+		"pin image tags to digests from the registry: always, changed (images whose reference changed) or never")
+	f.BoolVar(&s.registryAuth, "with-registry-auth", false,
+		"send the registry credentials of the docker configuration (docker login) to the swarm, for every node to pull with")
+}
+
+// auth is the registry credentials to use: those of the docker
+// configuration with --with-registry-auth, else none (as docker: images are
+// then resolved and pulled anonymously).
+func (s *stackFlags) auth() (cluster.RegistryAuth, error) {
+	if !s.registryAuth {
+		return nil, nil
+	}
+	cfg, err := cluster.LoadDockerConfig(cluster.DockerConfigDir(os.Getenv))
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // decrypter loads the identities given by flag or environment; with none,
@@ -108,20 +134,48 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	return stack.Load(ctx, os.DirFS(root), opts)
 }
 
+// planned is a plan and what it was made with.
+type planned struct {
+	d    *cluster.Docker
+	plan diff.Plan
+	auth cluster.RegistryAuth
+}
+
 // plan connects to the engine, renders the stack files, reads the live
-// stack and compares them. The caller closes the connection.
-func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string) (*cluster.Docker, diff.Plan, error) {
+// stack, pins the images to digests as --resolve-image says, and compares
+// them. The caller closes the connection.
+func (s *stackFlags) plan(ctx context.Context, g *globals, stackName string) (*planned, error) {
+	mode, err := cluster.ParseResolveImage(s.resolveImage)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	auth, err := s.auth()
+	if err != nil {
+		return nil, err
+	}
 	d, err := g.docker(ctx)
 	if err != nil {
-		return nil, diff.Plan{}, err
+		return nil, err
 	}
+	p, err := s.planWith(ctx, g, d, stackName, mode, auth)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *stackFlags) planWith(ctx context.Context, g *globals, d *cluster.Docker, stackName string, mode cluster.ResolveImage, auth cluster.RegistryAuth) (*planned, error) {
 	desired, err := s.load(ctx, g, stackName, d.APIVersion())
-	if err == nil {
-		var live *cluster.Live
-		if live, err = d.ReadStack(ctx, stackName); err == nil {
-			return d, diff.Compute(desired, live), nil
-		}
+	if err != nil {
+		return nil, err
 	}
-	d.Close()
-	return nil, diff.Plan{}, err
+	live, err := d.ReadStack(ctx, stackName)
+	if err != nil {
+		return nil, err
+	}
+	if desired, err = cluster.PinImages(ctx, d, desired, live, mode, auth); err != nil {
+		return nil, err
+	}
+	return &planned{d: d, plan: diff.Compute(desired, live), auth: auth}, nil
 }
