@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ type globals struct {
 	logLevel  string
 	logFormat string
 	host      string
+	context   string
 	stdout    io.Writer
 	stderr    io.Writer
 }
@@ -43,7 +45,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
+	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to: unix://, tcp:// or ssh://user@host (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
+	pf.StringVar(&g.context, "context", "", "docker context to use (default: DOCKER_CONTEXT, else the one `docker context use` chose)")
 
 	root.AddCommand(
 		newVersionCmd(g),
@@ -83,7 +86,13 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
-// docker connects to the engine named by --host or the environment.
+// docker connects to the engine the docker CLI would use with the same
+// flags and environment: --context, -H, DOCKER_HOST, DOCKER_CONTEXT, the
+// current context of the docker configuration.
 func (g *globals) docker(ctx context.Context) (*cluster.Docker, error) {
-	return cluster.Connect(ctx, cluster.Options{Host: g.host})
+	o, err := cluster.Endpoint(g.context, g.host, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.Connect(ctx, o)
 }
