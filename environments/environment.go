@@ -33,6 +33,14 @@ type Environment struct {
 	Schedule         string
 	SyncWindows      []SyncWindow
 	SelfHeal         SelfHeal
+	// ResolveImage is when tags are pinned to digests (default always).
+	ResolveImage ResolveImage
+	// WatchImages: re-resolve the tags the stack runs on the schedule and
+	// deploy when one moved.
+	WatchImages bool
+	// Registries are the configuration's registry credentials, by host
+	// (shared, not copied: read them only).
+	Registries map[string]*Registry
 }
 
 // EnvironmentNames lists the environments, sorted.
@@ -65,6 +73,14 @@ func (c *Config) Environment(name string) (*Environment, error) {
 		ProgressDeadline: firstOf(s.ProgressDeadline, c.Defaults.ProgressDeadline, DefaultProgressDeadline),
 		Schedule:         firstOf(s.Schedule, DefaultSchedule),
 		SelfHeal:         firstOf(s.SelfHeal, DefaultSelfHeal),
+		ResolveImage:     firstOf(s.ResolveImage, c.Defaults.ResolveImage, DefaultResolveImage),
+		Registries:       c.Registries,
+	}
+	switch {
+	case s.WatchImages != nil:
+		e.WatchImages = *s.WatchImages
+	case c.Defaults.WatchImages != nil:
+		e.WatchImages = *c.Defaults.WatchImages
 	}
 	if s.Path == "" {
 		e.Path = DefaultPath

@@ -40,6 +40,8 @@ func (r *reader) environment(name string, n *yaml.Node) *EnvironmentSpec {
 		"progressDeadline": func(v *yaml.Node) { s.ProgressDeadline = r.duration(v, what+" progressDeadline") },
 		"schedule":         func(v *yaml.Node) { s.Schedule = r.str(v, what+" schedule") },
 		"selfHeal":         func(v *yaml.Node) { s.SelfHeal = SelfHeal(r.str(v, what+" selfHeal")) },
+		"resolveImage":     func(v *yaml.Node) { s.ResolveImage = ResolveImage(r.str(v, what+" resolveImage")) },
+		"watchImages":      func(v *yaml.Node) { s.WatchImages = r.boolean(v, what+" watchImages") },
 		"syncWindows": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				r.add(posOf(v), "%s syncWindows must be a list, not %s", what, kindName(v))

@@ -103,6 +103,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 		v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
 	}
 	v.policy(at, what, s.OnFailure)
+	v.images(at, what, s.ResolveImage, s.WatchImages, c.Defaults.ResolveImage, c.Defaults.WatchImages)
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}

@@ -1,0 +1,79 @@
+package sync
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/docker/api/types/registry"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/environments"
+)
+
+func TestRegistryAuthReadsTheConfiguredFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "flotilla.yml")
+	if err := os.WriteFile(cfgFile, []byte(`repos:
+  shop: {url: https://git.example.com/shop.git}
+registries:
+  registry.example.com:5000: {username: deploy, passwordFile: pw}
+environments:
+  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := environments.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := cfg.Environment("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ResolveMode(e) != cluster.ResolveAlways {
+		t.Errorf("ResolveMode = %s, want the default always", ResolveMode(e))
+	}
+	auth := RegistryAuth(e)
+	decode := func() registry.AuthConfig {
+		v, err := cluster.EncodedAuth(t.Context(), auth, "registry.example.com:5000/shop/api:v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac, err := registry.DecodeAuthConfig(string(v.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *ac
+	}
+	want := registry.AuthConfig{Username: "deploy", Password: "first", ServerAddress: "registry.example.com:5000"}
+	if d := cmp.Diff(want, decode()); d != "" {
+		t.Errorf("credentials (-want +got):\n%s", d)
+	}
+	// A rotated password is used by the next deploy, without a reload.
+	if err := os.WriteFile(pw, []byte("second\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want.Password = "second"
+	if d := cmp.Diff(want, decode()); d != "" {
+		t.Errorf("credentials after rotation (-want +got):\n%s", d)
+	}
+	if v, err := cluster.EncodedAuth(t.Context(), auth, "ghcr.io/acme/app:v1"); err != nil || v.Len() != 0 {
+		t.Errorf("credentials for an unconfigured registry = %v, %v; want none", v, err)
+	}
+}
+
+func TestClusterOptions(t *testing.T) {
+	t.Parallel()
+	got := ClusterOptions(&environments.Cluster{Name: "edge", Host: "ssh://deploy@10.0.0.20", SSHKeyFile: "/k", KnownHostsFile: "/kh"})
+	want := cluster.Options{Host: "ssh://deploy@10.0.0.20", SSH: cluster.SSH{KeyFile: "/k", KnownHostsFile: "/kh"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ClusterOptions (-want +got):\n%s", d)
+	}
+}
