@@ -35,6 +35,7 @@ is removed (--on-failure rollback, the default), or everything is left as it is 
 a person to look at (--on-failure pause). The exit status is non-zero on failure.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			of, err := apply.ParseOnFailure(onFailure)
 			if err != nil {
 				return err

@@ -26,6 +26,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 2 when there are, and 1 on error (like terraform plan -detailed-exitcode).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
 			}

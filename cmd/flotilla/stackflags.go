@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -26,11 +29,13 @@ type stackFlags struct {
 	// Set by the commands that plan against a swarm (registerPlan).
 	resolveImage string
 	registryAuth bool
+	// stdin is where -c - reads the stack file from.
+	stdin io.Reader
 }
 
 func (s *stackFlags) register(f *pflag.FlagSet) {
-	f.StringArrayVarP(&s.files, "compose-file", "c", nil, "stack file; repeat to merge overlays in order")
-	f.StringArrayVar(&s.vars, "var", nil, "variable for ${VAR} interpolation, KEY=VALUE; repeatable")
+	f.StringArrayVarP(&s.files, "compose-file", "c", nil, "stack file, - for standard input; repeat to merge overlays in order")
+	f.StringArrayVar(&s.vars, "var", nil, "variable for ${VAR} interpolation, KEY=VALUE; repeatable (the process environment is read too, as by docker; --env-file and --var win)")
 	f.StringArrayVar(&s.envFiles, "env-file", nil, "file of KEY=VALUE variables; repeatable (--var wins)")
 	f.StringArrayVarP(&s.identities, "identity", "i", nil,
 		"age identity (X25519 or SSH key) for .age secret and config files; repeatable (env "+secrets.EnvIdentityFile+")")
@@ -81,37 +86,88 @@ func (s *stackFlags) decrypter(g *globals) (*secrets.Decrypter, error) {
 }
 
 // options checks the flags and turns them into stack.Options reading from the
-// returned root directory: nothing outside it can be read, as with a Git
-// checkout.
-func (s *stackFlags) options(stackName, apiVersion string) (string, stack.Options, error) {
+// returned FS: the current directory when every file is inside it, else the
+// first file's directory, plus the stack file from standard input for -c -.
+// Nothing outside that directory can be read, as with a Git checkout.
+// Variables come from the process environment, as for docker, with the env
+// files and --var on top.
+func (s *stackFlags) options(stackName, apiVersion string) (fs.FS, stack.Options, error) {
 	if len(s.files) == 0 {
-		return "", stack.Options{}, &exitError{code: 2, err: fmt.Errorf("at least one -c FILE is required")}
+		return nil, stack.Options{}, &exitError{code: 2, err: fmt.Errorf("at least one -c FILE is required")}
 	}
 	variables := map[string]string{}
 	for _, kv := range s.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return "", stack.Options{}, &exitError{code: 2, err: fmt.Errorf("--var %q: want KEY=VALUE", kv)}
+			return nil, stack.Options{}, &exitError{code: 2, err: fmt.Errorf("--var %q: want KEY=VALUE", kv)}
 		}
 		variables[k] = v
 	}
-	root, rel, err := renderRoot(append(append([]string{}, s.files...), s.envFiles...))
-	if err != nil {
-		return "", stack.Options{}, err
+	var onDisk []string
+	fromStdin := -1
+	for i, f := range s.files {
+		if f != "-" {
+			onDisk = append(onDisk, f)
+			continue
+		}
+		if fromStdin >= 0 {
+			return nil, stack.Options{}, &exitError{code: 2, err: fmt.Errorf("-c - can be given only once")}
+		}
+		fromStdin = i
 	}
-	return root, stack.Options{
-		Files:      rel[:len(s.files)],
-		EnvFiles:   rel[len(s.files):],
+	onDisk = append(onDisk, s.envFiles...)
+	var (
+		root string
+		rel  []string
+		err  error
+	)
+	if len(onDisk) > 0 {
+		root, rel, err = renderRoot(onDisk)
+	} else if root, err = os.Getwd(); err != nil {
+		err = fmt.Errorf("finding the current directory: %w", err)
+	}
+	if err != nil {
+		return nil, stack.Options{}, err
+	}
+	nFiles := len(s.files)
+	if fromStdin >= 0 {
+		nFiles--
+	}
+	files, envFiles := rel[:nFiles], rel[nFiles:]
+	var fsys fs.FS = os.DirFS(root)
+	if fromStdin >= 0 {
+		data, err := readStdin(s.stdin)
+		if err != nil {
+			return nil, stack.Options{}, err
+		}
+		fsys = withStdin{dir: fsys, data: data}
+		files = slices.Insert(slices.Clone(files), fromStdin, stdinFile)
+	}
+	return fsys, stack.Options{
+		Files:      files,
+		EnvFiles:   envFiles,
 		Stack:      stackName,
+		Environ:    environ(),
 		Variables:  variables,
 		APIVersion: apiVersion,
 	}, nil
 }
 
+// environ is the process environment as a map.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
+	return env
+}
+
 // load renders the stack from the local files, decrypting .age files in
 // memory with the identities given.
 func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion string) (*stack.Desired, error) {
-	root, opts, err := s.options(stackName, apiVersion)
+	fsys, opts, err := s.options(stackName, apiVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +187,7 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 		g.logger().Debug(note)
 	}
 	opts.Version = v.Version
-	return stack.Load(ctx, os.DirFS(root), opts)
+	return stack.Load(ctx, fsys, opts)
 }
 
 // planned is a plan and what it was made with.
