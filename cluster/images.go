@@ -57,12 +57,12 @@ type Resolver interface {
 type ImageProblem string
 
 const (
-	// ImageUnauthorized: the registry refused the credentials, or wants some.
-	ImageUnauthorized ImageProblem = "the registry refused the credentials"
+	// ImageUnauthorized: the registry wants credentials, or refused them.
+	ImageUnauthorized ImageProblem = "the registry wants credentials or refused them"
 	// ImageNotFound: the registry has no such repository or tag.
 	ImageNotFound ImageProblem = "the registry has no such image"
 	// ImageUnreachable: the registry could not be asked, or answered
-	// something else (the engine reports missing credentials this way too).
+	// something else.
 	ImageUnreachable ImageProblem = "the registry could not be asked"
 )
 
@@ -100,7 +100,9 @@ func (d *Docker) ResolveImage(ctx context.Context, image string, auth RegistryAu
 		}
 		problem := ImageUnreachable
 		switch {
-		case cerrdefs.IsUnauthorized(err), cerrdefs.IsPermissionDenied(err):
+		// Without credentials the engine answers 500, saying so only in
+		// its message.
+		case cerrdefs.IsUnauthorized(err), cerrdefs.IsPermissionDenied(err), strings.Contains(err.Error(), "no basic auth credentials"):
 			problem = ImageUnauthorized
 		case cerrdefs.IsNotFound(err):
 			problem = ImageNotFound
