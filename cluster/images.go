@@ -64,6 +64,8 @@ const (
 	// ImageUnreachable: the registry could not be asked, or answered
 	// something else.
 	ImageUnreachable ImageProblem = "the registry could not be asked"
+	// ImageInvalid: not an image reference at all.
+	ImageInvalid ImageProblem = "not a valid image reference"
 )
 
 // ImageError is an image that could not be resolved on its registry.
@@ -75,6 +77,9 @@ type ImageError struct {
 }
 
 func (e *ImageError) Error() string {
+	if e.Registry == "" {
+		return fmt.Sprintf("resolving image %q: %s: %v", e.Image, e.Problem, e.Err)
+	}
 	return fmt.Sprintf("resolving image %s on registry %s: %s: %v", e.Image, e.Registry, e.Problem, e.Err)
 }
 
@@ -86,7 +91,7 @@ func (e *ImageError) Unwrap() error { return e.Err }
 func (d *Docker) ResolveImage(ctx context.Context, image string, auth RegistryAuth) (Resolved, error) {
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
-		return Resolved{}, fmt.Errorf("resolving image %q: %w", image, err)
+		return Resolved{}, &ImageError{Image: image, Problem: ImageInvalid, Err: err}
 	}
 	host := reference.Domain(named)
 	enc, err := EncodedAuth(ctx, auth, image)

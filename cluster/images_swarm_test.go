@@ -37,6 +37,7 @@ func TestResolveImageThroughTheEngine(t *testing.T) {
 		{"wrong password", ref, wrong, cluster.ImageUnauthorized, ref},
 		{"unknown tag", reg.Host + "/app:nope", reg.Logins(), cluster.ImageNotFound, reg.Host + "/app:nope"},
 		{"no registry there", "127.0.0.1:1/app:v1", nil, cluster.ImageUnreachable, "127.0.0.1:1/app:v1"},
+		{"not a reference", "Not/Valid:Ref", nil, cluster.ImageInvalid, "Not/Valid:Ref"},
 	} {
 		_, err := d.ResolveImage(t.Context(), tt.ref, tt.auth)
 		var ie *cluster.ImageError

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/flotilla-gitops/flotilla/stack"
@@ -84,7 +85,11 @@ func PinImages(ctx context.Context, r Resolver, desired *stack.Desired, live *Li
 }
 
 func unresolvedWarning(e *ImageError, kept bool) string {
-	msg := fmt.Sprintf("%s could not be resolved to a digest on registry %s (%s: %v)", e.Image, e.Registry, e.Problem, e.Err)
+	where := ""
+	if e.Registry != "" {
+		where = " on registry " + e.Registry
+	}
+	msg := fmt.Sprintf("%s could not be resolved to a digest%s (%s: %v)", e.Image, where, e.Problem, e.Err)
 	if kept {
 		return msg + "; the digest the service runs now is kept"
 	}
@@ -114,7 +119,7 @@ func keptPin(l *swarm.Service, requested string) *livePin {
 	}
 	img := l.Spec.TaskTemplate.ContainerSpec.Image
 	name, _, _ := strings.Cut(img, "@")
-	if withLatest(name) != withLatest(requested) {
+	if storedImage(name) != storedImage(requested) {
 		return nil
 	}
 	p := &livePin{image: img}
@@ -141,10 +146,12 @@ func pin(svc *stack.Service, image string, platforms []swarm.Platform) {
 	svc.Spec.TaskTemplate.Placement = &pl
 }
 
-// withLatest adds ":latest" to an untagged reference, as the engine does.
-func withLatest(image string) string {
-	if strings.Contains(image[strings.LastIndex(image, "/")+1:], ":") {
+// storedImage is an image reference as the docker client sends it: short,
+// with a tag (":latest" when none).
+func storedImage(image string) string {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
 		return image
 	}
-	return image + ":latest"
+	return reference.FamiliarString(reference.TagNameOnly(named))
 }

@@ -246,3 +246,17 @@ func TestMovedImages(t *testing.T) {
 		t.Errorf("resolved %v, want only reg.example.com/app:prod", r.calls)
 	}
 }
+
+// The docker client stores images short ("nginx:1" for
+// "docker.io/library/nginx:1"): the live pin is still the same image.
+func TestPinImagesKeepsAPinOfTheSameImageWrittenInFull(t *testing.T) {
+	desired := &stack.Desired{Stack: "shop", Services: []stack.Service{svc("shop_web", "docker.io/library/nginx:1")}}
+	live := &cluster.Live{Services: []swarm.Service{liveSvc("shop_web", "docker.io/library/nginx:1", "nginx:1@"+digestA)}}
+	got, err := cluster.PinImages(t.Context(), &fakeResolver{}, desired, live, cluster.ResolveChanged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := images(got)["shop_web"]; img != "nginx:1@"+digestA {
+		t.Errorf("image = %s, want the live pin kept", img)
+	}
+}
