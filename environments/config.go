@@ -50,7 +50,9 @@ type Auth struct {
 }
 
 // Cluster is a Docker Engine to deploy to. The zero Cluster is the engine the
-// standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH variables name.
+// docker CLI would use in the operator's environment: DOCKER_HOST (with
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else DOCKER_CONTEXT, else the
+// current docker context, else the local socket.
 type Cluster struct {
 	Name string
 	// Host is unix://…, tcp://… or ssh://user@host[:port].

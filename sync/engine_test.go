@@ -1,8 +1,11 @@
 package sync
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/registry"
@@ -71,9 +74,46 @@ environments:
 
 func TestClusterOptions(t *testing.T) {
 	t.Parallel()
-	got := ClusterOptions(&environments.Cluster{Name: "edge", Host: "ssh://deploy@10.0.0.20", SSHKeyFile: "/k", KnownHostsFile: "/kh"})
+	got, err := ClusterOptions(&environments.Cluster{Name: "edge", Host: "ssh://deploy@10.0.0.20", SSHKeyFile: "/k", KnownHostsFile: "/kh"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := cluster.Options{Host: "ssh://deploy@10.0.0.20", SSH: cluster.SSH{KeyFile: "/k", KnownHostsFile: "/kh"}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ClusterOptions (-want +got):\n%s", d)
+	}
+}
+
+// The local cluster is the engine the docker CLI would use here: a context
+// chosen by DOCKER_CONTEXT (or `docker context use`) counts, and one that
+// does not exist is an error, not the local socket.
+func TestLocalClusterFollowsTheDockerContext(t *testing.T) {
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte("other"))
+	meta := filepath.Join(dir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
+	if err := os.MkdirAll(filepath.Dir(meta), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(meta, []byte(`{"Name":"other","Endpoints":{"docker":{"Host":"unix:///run/other.sock"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("DOCKER_CONTEXT", "other")
+	local := &environments.Cluster{Name: environments.LocalCluster}
+	got, err := ClusterOptions(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (cluster.Options{Host: "unix:///run/other.sock", Context: "other"}); got != want {
+		t.Errorf("ClusterOptions(local) = %+v, want %+v", got, want)
+	}
+	t.Setenv("DOCKER_CONTEXT", "gone")
+	if _, err := ClusterOptions(local); err == nil {
+		t.Error("ClusterOptions(local) with an unknown DOCKER_CONTEXT succeeded")
+	}
+	_, err = New(&environments.Config{Clusters: map[string]*environments.Cluster{}}, nil).Docker(t.Context(), local)
+	if err == nil || !strings.Contains(err.Error(), `cluster local: docker context "gone" does not exist`) {
+		t.Errorf("Docker(local) = %v, want the context's error", err)
 	}
 }

@@ -67,7 +67,11 @@ func (s *Syncer) Docker(ctx context.Context, c *environments.Cluster) (*cluster.
 	if d, ok := s.clusters[c.Name]; ok {
 		return d, nil
 	}
-	d, err := cluster.Connect(ctx, ClusterOptions(c))
+	opts, err := ClusterOptions(c)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	d, err := cluster.Connect(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
