@@ -3,7 +3,9 @@ package sync
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/internal/gittest"
+	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
 )
 
 func TestRegistryAuthReadsTheConfiguredFiles(t *testing.T) {
@@ -115,5 +119,41 @@ func TestLocalClusterFollowsTheDockerContext(t *testing.T) {
 	_, err = New(&environments.Config{Clusters: map[string]*environments.Cluster{}}, nil).Docker(t.Context(), local)
 	if err == nil || !strings.Contains(err.Error(), `cluster local: docker context "gone" does not exist`) {
 		t.Errorf("Docker(local) = %v, want the context's error", err)
+	}
+}
+
+// An operator cluster on ssh:// is reached through the tests' sshd, with the
+// configured key and known_hosts.
+func TestSSHCluster(t *testing.T) {
+	t.Parallel()
+	swarmtest.Client(t)
+	srv := gittest.ServeSSH(t, t.TempDir())
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "flotilla.yml")
+	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(`repos:
+  shop: {url: https://git.example.com/shop.git}
+clusters:
+  edge: {host: 'ssh://%s@%s', sshKeyFile: %s, knownHostsFile: %s}
+environments:
+  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev, cluster: edge}
+`, u.Username, srv.Addr, srv.KeyFile, srv.KnownHostsFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := environments.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg, nil)
+	defer s.Close()
+	d, err := s.Docker(t.Context(), cfg.Clusters["edge"])
+	if err != nil {
+		t.Fatalf("connecting to cluster edge over ssh: %v", err)
+	}
+	if _, err := d.ReadStack(t.Context(), "ftnosuchstack"); err != nil {
+		t.Errorf("reading through the ssh tunnel: %v", err)
 	}
 }
