@@ -136,7 +136,7 @@ func Recover(ctx context.Context, c RecoverCluster, j *Journal, opts RecoverOpti
 	for _, s := range j.Services {
 		previous[s.ID] = previousSpec{name: s.Name, spec: s.Previous}
 	}
-	res.RolledBack, err = restore(ctx, c, previous, created, watchOptions{
+	res.RolledBack, err = restore(ctx, c, nil, previous, created, watchOptions{
 		Deadline: opts.ProgressDeadline, Monitor: time.Second, Interval: opts.PollInterval,
 	})
 	if err != nil {

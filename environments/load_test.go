@@ -15,7 +15,7 @@ import (
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
-var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{}, PolicySpec{})
+var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{}, PolicySpec{}, Registry{})
 
 func TestLoadFull(t *testing.T) {
 	t.Parallel()
@@ -59,7 +59,13 @@ func TestLoadFull(t *testing.T) {
 			{Kind: Deny, Schedule: "0 22 * * 5", Duration: 60 * time.Hour},
 			{Kind: Allow, Schedule: "@daily", Duration: 2 * time.Hour},
 		},
-		SelfHeal: SelfHealWarn,
+		SelfHeal:     SelfHealWarn,
+		ResolveImage: ResolveAlways,
+		WatchImages:  true,
+		Registries: map[string]*Registry{
+			"registry.example.com:5000": {Host: "registry.example.com:5000", Username: "deploy", PasswordFile: sec("password")},
+			"ghcr.io":                   {Host: "ghcr.io", Username: "acme-bot", TokenFile: sec("token")},
+		},
 		Policy: stack.Policy{
 			Name:       "environments.prod.policy",
 			BindMounts: []string{"/srv/shop", "/var/run/docker.sock"},
@@ -82,7 +88,8 @@ func TestLoadFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !dev.Prune || dev.OnFailure != Rollback || dev.ProgressDeadline != 5*time.Minute || dev.Path != "." ||
-		dev.Cluster.Name != LocalCluster || dev.Cluster.Host != "" || dev.SelfHeal != SelfHealHeal {
+		dev.Cluster.Name != LocalCluster || dev.Cluster.Host != "" || dev.SelfHeal != SelfHealHeal ||
+		dev.ResolveImage != ResolveChanged || dev.WatchImages {
 		t.Errorf("dev did not get its defaults: %+v", dev)
 	}
 	if got := dev.Variables; !cmp.Equal(got, map[string]string{"REPLICAS": "1", "DEBUG": "true"}) {
@@ -102,6 +109,10 @@ func TestLoadFull(t *testing.T) {
 	}
 	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
 		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
+	}
+	if tools.ResolveImage != ResolveNever || tools.Cluster.Host != "ssh://deploy@10.0.0.20:2222" ||
+		tools.Cluster.SSHKeyFile != sec("deploy_key") || tools.Cluster.KnownHostsFile != sec("known_hosts") {
+		t.Errorf("tools: resolveImage %q, cluster %+v", tools.ResolveImage, tools.Cluster)
 	}
 	if _, err := c.Environment("nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("Environment(nope) error = %v", err)
@@ -157,6 +168,19 @@ func TestSecretsStayInFiles(t *testing.T) {
 	}
 	if _, err := c.Repos["shop"].Auth.Token(); err == nil {
 		t.Error("Token() without a tokenFile succeeded")
+	}
+	for host, want := range map[string]string{"ghcr.io": "dummy-token", "registry.example.com:5000": "dummy-password"} {
+		reg := c.Registries[host]
+		if s := fmt.Sprintf("%+v %#v", reg, reg); strings.Contains(s, "dummy") {
+			t.Errorf("registry %s printed its secret: %s", host, s)
+		}
+		sec, err := reg.Secret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(sec.Bytes()) != want {
+			t.Errorf("registry %s Secret() = %q, want %q", host, sec.Bytes(), want)
+		}
 	}
 }
 

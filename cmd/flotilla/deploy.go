@@ -14,17 +14,16 @@ import (
 
 func newDeployCmd(g *globals) *cobra.Command {
 	var (
-		sf           stackFlags
-		prune        bool
-		detach       bool
-		dryRun       bool
-		resolveImage string
-		onFailure    string
-		timeout      time.Duration
+		sf        stackFlags
+		prune     bool
+		detach    bool
+		dryRun    bool
+		onFailure string
+		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use: "deploy -c FILE [-c FILE…] [--var K=V] [--env-file F] [--prune] [--detach] " +
-			"[--resolve-image always|changed|never] [--on-failure rollback|pause] [--timeout D] [--dry-run] STACK",
+			"[--resolve-image always|changed|never] [--with-registry-auth] [--on-failure rollback|pause] [--timeout D] [--dry-run] STACK",
 		Short: "Deploy a stack like `docker stack deploy`, with a plan first, a convergence wait and a stack-wide rollback",
 		Long: `Render the stack files, compare them with the swarm and print the plan, then
 apply it: networks, secrets and configs, then services with rolling updates.
@@ -35,20 +34,18 @@ is removed (--on-failure rollback, the default), or everything is left as it is 
 a person to look at (--on-failure pause). The exit status is non-zero on failure.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			of, err := apply.ParseOnFailure(onFailure)
 			if err != nil {
 				return err
 			}
-			ri, err := apply.ParseResolveImage(resolveImage)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			d, plan, err := sf.plan(ctx, g, args[0])
+			p, err := sf.plan(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
-			defer d.Close()
+			defer p.d.Close()
+			plan := p.plan
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}
@@ -56,8 +53,8 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 				return nil
 			}
 			prog := newProgress(g.stdout)
-			res, err := apply.Run(ctx, d, plan, apply.Options{
-				OnFailure: of, Prune: prune, Detach: detach, ResolveImage: ri,
+			res, err := apply.Run(ctx, p.d, plan, apply.Options{
+				OnFailure: of, Prune: prune, Detach: detach, RegistryAuth: p.auth,
 				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(),
 			})
 			if err != nil {
@@ -77,12 +74,11 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
 	f.BoolVar(&prune, "prune", false, "remove services, networks, secrets and configs the stack files no longer name")
 	f.BoolVarP(&detach, "detach", "d", false, "send the changes and exit without waiting for convergence")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
-	f.StringVar(&resolveImage, "resolve-image", string(apply.ResolveChanged),
-		"query the registry for image digests: always, changed (when the image reference changed) or never")
 	f.StringVar(&onFailure, "on-failure", string(apply.Rollback), "when a service fails: rollback or pause")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the services to converge")
 	return cmd

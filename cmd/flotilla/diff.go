@@ -16,7 +16,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		exitCode bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--resolve-image M] [--with-registry-auth] [--output text|json] [--no-color] [--exit-code] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
@@ -24,10 +24,11 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 2 when there are, and 1 on error (like terraform plan -detailed-exitcode).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			if err := out.check(); err != nil {
 				return err
 			}
-			d, plan, err := sf.plan(cmd.Context(), g, args[0])
+			p, err := sf.plan(cmd.Context(), g, args[0])
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
 				var ee *exitError
@@ -36,7 +37,8 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				}
 				return err
 			}
-			defer d.Close()
+			defer p.d.Close()
+			plan := p.plan
 			if out.json() {
 				err = plan.WriteJSON(g.stdout)
 			} else {
@@ -52,6 +54,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 		},
 	}
 	sf.register(cmd.Flags())
+	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
 	out.register(f, "plan (json: docs/plan-json.md)")
 	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when there are changes, 0 when none, 1 on error")
