@@ -1,9 +1,11 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-cmp/cmp"
@@ -73,5 +75,46 @@ func TestPullFailureNamesTheImageAndRegistry(t *testing.T) {
 	}
 	if got := f.services[api.Live.ID].Spec.TaskTemplate.ContainerSpec.Image; got != "127.0.0.1:5000/app:v1" {
 		t.Errorf("image after rollback = %s, want the previous one", got)
+	}
+}
+
+// recoverFake is the fake as Recover wants it: nothing the journal names
+// without an ID exists.
+type recoverFake struct{ *fakeCluster }
+
+func (recoverFake) ServiceIDs(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+func (recoverFake) NetworkIDs(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+func TestRecoverSendsTheRestoredServiceItsCredentials(t *testing.T) {
+	f := newFake()
+	id, _, err := f.CreateService(t.Context(), svcSpec("shop_api", "reg.example.com/app:v2", 1), cluster.ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.auths = nil
+	// The writer died before it sent v3: the service goes back to v1.
+	j := &Journal{Stack: "shop", Started: time.Now(), Services: []JournalService{{
+		ID: id, Name: "shop_api", Version: 1,
+		Previous: svcSpec("shop_api", "reg.example.com/app:v1", 1),
+		SpecHash: "shop_apireg.example.com/app:v3",
+	}}}
+	res, err := Recover(t.Context(), recoverFake{f}, j, RecoverOptions{
+		ProgressDeadline: 10 * time.Second, PollInterval: time.Millisecond,
+		RegistryAuth: cluster.Logins{"reg.example.com": {Username: "deploy", Secret: func() (secrets.Value, error) {
+			return secrets.NewValue([]byte("pw")), nil
+		}}},
+	})
+	if err != nil || res.Outcome != RecoverRolledBack {
+		t.Fatalf("Recover = %+v, %v; want rolled back", res, err)
+	}
+	if got := f.services[id].Spec.TaskTemplate.ContainerSpec.Image; got != "reg.example.com/app:v1" {
+		t.Errorf("image after recovery = %s, want the previous one", got)
+	}
+	if d := cmp.Diff(map[string][]string{"shop_api": {"deploy@reg.example.com"}}, f.auths); d != "" {
+		t.Errorf("credentials sent (-want +got):\n%s", d)
 	}
 }
