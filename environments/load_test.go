@@ -26,7 +26,7 @@ func TestLoadFull(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	sec := func(name string) string { return filepath.Join(dir, "secrets", name) }
 
-	if got, want := c.EnvironmentNames(), []string{"dev", "prod", "tools"}; !cmp.Equal(got, want) {
+	if got, want := c.EnvironmentNames(), []string{"dev", "edge", "prod", "tools"}; !cmp.Equal(got, want) {
 		t.Errorf("EnvironmentNames() = %v, want %v", got, want)
 	}
 	if c.CacheDir != filepath.Join(dir, "cache") {
@@ -110,9 +110,20 @@ func TestLoadFull(t *testing.T) {
 	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
 		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
 	}
-	if tools.ResolveImage != ResolveNever || tools.Cluster.Host != "ssh://deploy@10.0.0.20:2222" ||
-		tools.Cluster.SSHKeyFile != sec("deploy_key") || tools.Cluster.KnownHostsFile != sec("known_hosts") {
-		t.Errorf("tools: resolveImage %q, cluster %+v", tools.ResolveImage, tools.Cluster)
+	if tools.ResolveImage != ResolveNever {
+		t.Errorf("tools: resolveImage %q", tools.ResolveImage)
+	}
+	edge, err := c.Environment("edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edge.Cluster.Host != "ssh://deploy@10.0.0.20:2222" ||
+		edge.Cluster.SSHKeyFile != sec("deploy_key") || edge.Cluster.KnownHostsFile != sec("known_hosts") {
+		t.Errorf("edge: cluster %+v", edge.Cluster)
+	}
+	// The stacks of the local cluster are not in the way on another one.
+	if len(edge.Policy.Stacks) != 0 {
+		t.Errorf("edge policy stacks = %v, want none: no other environment deploys to cluster edge", edge.Policy.Stacks)
 	}
 	if _, err := c.Environment("nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("Environment(nope) error = %v", err)

@@ -64,7 +64,7 @@ func TestValidateProblems(t *testing.T) {
 			[]wantProblem{{5, "watchImages needs resolveImage: always, not changed"}, {6, `resolveImage "sometimes" must be always, changed or never`}, {8, "watchImages must be true or false"}}},
 		{"watchImages from defaults", base + "defaults: {watchImages: true}\nenvironments:\n  a: {repo: shop, branch: a, files: [s.yml], stack: a, resolveImage: never}\n  b: {repo: shop, branch: b, files: [s.yml], stack: b}\n",
 			[]wantProblem{{5, "watchImages needs resolveImage: always, not never"}}},
-		{"ssh cluster keys", base + "clusters:\n  a: {host: 'tcp://h:2376', sshKeyFile: key}\n  b: {host: 'ssh://me@h', knownHostsFile: nope}\nenvironments:\n  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev}\n",
+		{"ssh cluster keys", base + "clusters:\n  a: {host: 'tcp://h:2376', insecure: true, sshKeyFile: key}\n  b: {host: 'ssh://me@h', knownHostsFile: nope}\nenvironments:\n  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev}\n",
 			[]wantProblem{{4, "only apply to an ssh:// host"}, {5, "nope: no such file or directory"}}},
 		{"cluster tls", base + "clusters:\n  a: {host: 'unix:///var/run/docker.sock', tls: {ca: key}}\n  b: {host: 'tcp://h:2376', tls: {cert: key}}\n  c: {host: 'h:2376'}\nenvironments:\n  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev}\n",
 			[]wantProblem{{4, "tls only applies to a tcp:// host"}, {5, "needs both cert and key"}, {6, "must be a Docker host"}}},
