@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
@@ -33,7 +34,7 @@ func createService(name, image string) diff.Change {
 func existing(f *fakeCluster, name, oldImage, newImage string, force uint64) diff.Change {
 	spec := svcSpec(name, oldImage, 2)
 	spec.TaskTemplate.ForceUpdate = force
-	id, _, _ := f.CreateService(context.Background(), spec, false)
+	id, _, _ := f.CreateService(context.Background(), spec, cluster.ServiceOptions{})
 	f.calls = nil
 	live := f.services[id]
 	return diff.Change{Kind: diff.KindService, Name: name, Action: diff.ActionUpdate,

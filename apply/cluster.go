@@ -5,6 +5,8 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // Cluster is what apply needs from the engine; *cluster.Docker implements it.
@@ -23,11 +25,11 @@ type Cluster interface {
 	CreateConfig(ctx context.Context, spec swarm.ConfigSpec) (string, error)
 	UpdateConfig(ctx context.Context, id string, version swarm.Version, spec swarm.ConfigSpec) error
 	RemoveConfig(ctx context.Context, id string) error
-	// CreateService creates a service; queryRegistry asks the engine to
-	// resolve the image's digest (docker's --resolve-image).
-	// Both return the engine's warnings (an image it could not resolve).
-	CreateService(ctx context.Context, spec swarm.ServiceSpec, queryRegistry bool) (id string, warnings []string, err error)
-	UpdateService(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, queryRegistry bool) (warnings []string, err error)
+	// CreateService and UpdateService send the registry credentials in
+	// opts with the spec, for the nodes to pull with; both return the
+	// engine's warnings.
+	CreateService(ctx context.Context, spec swarm.ServiceSpec, opts cluster.ServiceOptions) (id string, warnings []string, err error)
+	UpdateService(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, opts cluster.ServiceOptions) (warnings []string, err error)
 	RemoveService(ctx context.Context, id string) error
 	InspectService(ctx context.Context, id string) (swarm.Service, error)
 	ServicesByID(ctx context.Context, ids []string) ([]swarm.Service, error)

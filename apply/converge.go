@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // Phase is where one service stands while a deploy waits for it.
@@ -304,8 +306,8 @@ func taskErrors(tasks []swarm.Task, since time.Time) string {
 		if t.CreatedAt.Before(since.Add(-time.Second)) || t.Status.Err == "" {
 			continue
 		}
-		if !slices.Contains(msgs, t.Status.Err) {
-			msgs = append(msgs, t.Status.Err)
+		if msg := describeTaskError(t.Status.Err); !slices.Contains(msgs, msg) {
+			msgs = append(msgs, msg)
 		}
 		if len(msgs) == 3 {
 			break
@@ -315,4 +317,20 @@ func taskErrors(tasks []swarm.Task, since time.Time) string {
 		return ""
 	}
 	return " (" + strings.Join(msgs, "; ") + ")"
+}
+
+// describeTaskError turns the engine's words for a failed pull, which name
+// only the image, into what happened and what to do about it.
+func describeTaskError(msg string) string {
+	image, ok := cluster.MissingImage(msg)
+	if !ok {
+		return msg
+	}
+	host, err := cluster.RegistryHost(image)
+	if err != nil {
+		return msg
+	}
+	return fmt.Sprintf("image %s could not be pulled from registry %s (the engine says %q): the registry does not have it, "+
+		"cannot be reached, or wants credentials; deploy with --with-registry-auth, or give the operator registries: credentials for %s",
+		image, host, strings.TrimSpace(msg), host)
 }

@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // fakeCluster records the calls apply makes. Services it creates run at once
@@ -25,6 +28,11 @@ type fakeCluster struct {
 	// stuck reports whether a spec's tasks never get past starting (an
 	// image that never becomes healthy, a placement nothing satisfies).
 	stuck func(spec swarm.ServiceSpec) bool
+	// taskErr, when set, is the error of the failed tasks of a crashing spec.
+	taskErr func(spec swarm.ServiceSpec) string
+	// auths lists, per service name, the registry user sent with each
+	// create and update ("" for none).
+	auths map[string][]string
 }
 
 var _ Cluster = (*fakeCluster)(nil)
@@ -97,8 +105,27 @@ func (f *fakeCluster) RemoveConfig(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeCluster) CreateService(_ context.Context, spec swarm.ServiceSpec, _ bool) (string, []string, error) {
+// recordAuth notes the registry user in opts, as the engine would decode it.
+func (f *fakeCluster) recordAuth(service string, opts cluster.ServiceOptions) {
+	user := ""
+	if opts.EncodedAuth.Len() > 0 {
+		ac, err := registry.DecodeAuthConfig(string(opts.EncodedAuth.Bytes()))
+		if err != nil {
+			panic(err)
+		}
+		user = ac.Username + "@" + ac.ServerAddress
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.auths == nil {
+		f.auths = map[string][]string{}
+	}
+	f.auths[service] = append(f.auths[service], user)
+}
+
+func (f *fakeCluster) CreateService(_ context.Context, spec swarm.ServiceSpec, opts cluster.ServiceOptions) (string, []string, error) {
 	f.record("create service %s", spec.Name)
+	f.recordAuth(spec.Name, opts)
 	id := f.id("svc")
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -107,7 +134,8 @@ func (f *fakeCluster) CreateService(_ context.Context, spec swarm.ServiceSpec, _
 	return id, nil, nil
 }
 
-func (f *fakeCluster) UpdateService(_ context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, _ bool) ([]string, error) {
+func (f *fakeCluster) UpdateService(_ context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, opts cluster.ServiceOptions) ([]string, error) {
+	f.recordAuth(spec.Name, opts)
 	if f.updateErr != nil {
 		if err := f.updateErr(id, version); err != nil {
 			f.record("update service %s@%d: error", spec.Name, version.Index)
@@ -185,6 +213,9 @@ func (f *fakeCluster) ServiceTasks(_ context.Context, ids []string) ([]swarm.Tas
 		}
 		if f.crash(s.Spec) {
 			state, desired, errMsg = swarm.TaskStateFailed, swarm.TaskStateShutdown, "task: non-zero exit (3)"
+			if f.taskErr != nil {
+				state, errMsg = swarm.TaskStateRejected, f.taskErr(s.Spec)
+			}
 		}
 		for i := range n * 3 { // enough failed tasks to pass any threshold
 			if state == swarm.TaskStateRunning && i >= n {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // OnFailure says what a deploy does when a service fails to converge.
@@ -17,18 +19,8 @@ const (
 	Pause OnFailure = "pause"
 )
 
-// ResolveImage is docker's --resolve-image: whether the engine asks the
-// registry for an image's digest.
-type ResolveImage string
-
-const (
-	ResolveAlways  ResolveImage = "always"
-	ResolveChanged ResolveImage = "changed"
-	ResolveNever   ResolveImage = "never"
-)
-
 // Options tune one Run. The zero value rolls back on failure, waits up to 5m,
-// does not prune and never queries a registry.
+// does not prune and sends no registry credentials.
 type Options struct {
 	OnFailure OnFailure
 	Prune     bool
@@ -44,8 +36,12 @@ type Options struct {
 	// service (default 3).
 	FailureThreshold int
 	// Concurrency bounds the services created or updated at once (default 8).
-	Concurrency  int
-	ResolveImage ResolveImage
+	Concurrency int
+	// RegistryAuth gives the credentials sent with each service create and
+	// update (docker's --with-registry-auth), chosen by the registry of the
+	// service's image; nil sends none. Resolving tags to digests happens
+	// before the plan (cluster.PinImages), not here.
+	RegistryAuth cluster.RegistryAuth
 	// Progress receives every service's status on each poll while waiting.
 	Progress func([]Status)
 	Log      *slog.Logger
@@ -66,8 +62,8 @@ func (o Options) withDefaults() Options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
-	if o.ResolveImage == "" {
-		o.ResolveImage = ResolveNever
+	if o.RegistryAuth != nil {
+		o.RegistryAuth = &onceAuth{next: o.RegistryAuth, seen: map[string]onceAnswer{}}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -82,13 +78,4 @@ func ParseOnFailure(s string) (OnFailure, error) {
 		return OnFailure(s), nil
 	}
 	return "", fmt.Errorf("on-failure must be rollback or pause, not %q", s)
-}
-
-// ParseResolveImage checks a --resolve-image value.
-func ParseResolveImage(s string) (ResolveImage, error) {
-	switch ResolveImage(s) {
-	case ResolveAlways, ResolveChanged, ResolveNever:
-		return ResolveImage(s), nil
-	}
-	return "", fmt.Errorf("resolve-image must be always, changed or never, not %q", s)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
@@ -73,6 +74,10 @@ type RecoverOptions struct {
 	Monitor time.Duration
 	// PollInterval is how often health is checked (default 500ms).
 	PollInterval time.Duration
+	// RegistryAuth gives the credentials sent with each service restored
+	// to its previous spec, whose image a node may have to pull again
+	// (as Options.RegistryAuth); nil sends none.
+	RegistryAuth cluster.RegistryAuth
 	Log          *slog.Logger
 }
 
@@ -95,6 +100,9 @@ func Recover(ctx context.Context, c RecoverCluster, j *Journal, opts RecoverOpti
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.RegistryAuth != nil {
+		opts.RegistryAuth = &onceAuth{next: opts.RegistryAuth, seen: map[string]onceAnswer{}}
 	}
 	log := opts.Log.With("stack", j.Stack, "writer", j.Writer, "started", j.Started)
 	created, err := resolveCreated(ctx, c, j.Creates)
@@ -136,7 +144,7 @@ func Recover(ctx context.Context, c RecoverCluster, j *Journal, opts RecoverOpti
 	for _, s := range j.Services {
 		previous[s.ID] = previousSpec{name: s.Name, spec: s.Previous}
 	}
-	res.RolledBack, err = restore(ctx, c, previous, created, watchOptions{
+	res.RolledBack, err = restore(ctx, c, opts.RegistryAuth, previous, created, watchOptions{
 		Deadline: opts.ProgressDeadline, Monitor: time.Second, Interval: opts.PollInterval,
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // networks, secrets and configs it created are removed once nothing uses
 // them. It waits for the restored services to run again.
 func (r *run) rollback(ctx context.Context) error {
-	rolledBack, err := restore(ctx, r.c, r.previous, r.created, watchOptions{
+	rolledBack, err := restore(ctx, r.c, r.o.RegistryAuth, r.previous, r.created, watchOptions{
 		Deadline: r.o.ProgressDeadline, Monitor: time.Second, Interval: r.o.PollInterval, Progress: r.o.Progress,
 		FailureThreshold: r.o.FailureThreshold,
 	})
@@ -31,8 +31,9 @@ func (r *run) rollback(ctx context.Context) error {
 // it is there already, the created objects go in reverse order — services
 // first, then, once the restored services run again, the networks,
 // secrets and configs nothing uses any more. It returns the names of what
-// it restored or removed.
-func restore(ctx context.Context, c Cluster, previous map[string]previousSpec, created []createdObject, wo watchOptions) ([]string, error) {
+// it restored or removed. A restored service is sent the credentials auth
+// gives for its image (nil sends none).
+func restore(ctx context.Context, c Cluster, auth cluster.RegistryAuth, previous map[string]previousSpec, created []createdObject, wo watchOptions) ([]string, error) {
 	var errs []error
 	var done []string
 	var restored []watched
@@ -50,8 +51,15 @@ func restore(ctx context.Context, c Cluster, previous map[string]previousSpec, c
 			restored = append(restored, watched{id: id, name: prev.name, since: time.Now()})
 			continue
 		}
+		// The previous image may have to be pulled again, on a node that
+		// never ran it: send the credentials for it too.
+		opts, err := serviceOptions(ctx, auth, prev.spec)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
+			continue
+		}
 		since := time.Now()
-		if _, err := c.UpdateService(ctx, id, cur.Version, prev.spec, false); err != nil {
+		if _, err := c.UpdateService(ctx, id, cur.Version, prev.spec, opts); err != nil {
 			errs = append(errs, fmt.Errorf("rolling back service %s: %w", prev.name, err))
 			continue
 		}

@@ -127,29 +127,20 @@ func cloneSpec(in swarm.ServiceSpec) (swarm.ServiceSpec, error) {
 	return out, json.Unmarshal(b, &out)
 }
 
-func (r *run) queryRegistry(ch diff.Change) bool {
-	switch r.o.ResolveImage {
-	case ResolveAlways:
-		return true
-	case ResolveChanged:
-		if ch.Live == nil || ch.Live.Spec == nil || ch.Live.Spec.TaskTemplate.ContainerSpec == nil {
-			return true
-		}
-		return ch.Live.Spec.Labels[stack.LabelImage] != ch.Service.Spec.Labels[stack.LabelImage]
-	}
-	return false
-}
-
 // service sends one create or update and says what to watch.
 func (r *run) service(ctx context.Context, ch diff.Change) (*watched, error) {
 	spec, err := r.withIDs(ch.Service)
 	if err != nil {
 		return nil, err
 	}
+	opts, err := r.serviceOptions(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", ch.Name, err)
+	}
 	since := time.Now()
 	switch ch.Action {
 	case diff.ActionCreate:
-		id, warnings, err := r.c.CreateService(ctx, spec, r.queryRegistry(ch))
+		id, warnings, err := r.c.CreateService(ctx, spec, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +148,7 @@ func (r *run) service(ctx context.Context, ch diff.Change) (*watched, error) {
 		w := &watched{id: id, name: ch.Name, since: since}
 		return w, r.recordCreated(ctx, diff.KindService, id, ch.Name)
 	case diff.ActionUpdate, diff.ActionReplace:
-		return r.update(ctx, ch, spec, since)
+		return r.update(ctx, ch, spec, opts, since)
 	}
 	return nil, nil
 }
@@ -166,7 +157,7 @@ func (r *run) service(ctx context.Context, ch diff.Change) (*watched, error) {
 // change makes the engine answer "update out of sequence": then the service is
 // read again and, if it still differs from what we want, updated once more
 // from what was read.
-func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec, since time.Time) (*watched, error) {
+func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec, opts cluster.ServiceOptions, since time.Time) (*watched, error) {
 	live := *ch.Live.Spec
 	version := ch.Live.Version
 	for attempt := 0; ; attempt++ {
@@ -177,7 +168,7 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 			r.previous[ch.Live.ID] = previousSpec{name: ch.Name, spec: live}
 		}
 		r.mu.Unlock()
-		warnings, err := r.c.UpdateService(ctx, ch.Live.ID, version, spec, r.queryRegistry(ch))
+		warnings, err := r.c.UpdateService(ctx, ch.Live.ID, version, spec, opts)
 		if err == nil {
 			r.warn(ch.Name, warnings)
 			r.mu.Lock()
@@ -212,8 +203,7 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 	}
 }
 
-// warn logs what the engine said about a service it accepted, such as an
-// image digest it could not resolve without a registry.
+// warn logs what the engine said about a service it accepted.
 func (r *run) warn(service string, warnings []string) {
 	for _, w := range warnings {
 		r.o.Log.Warn("engine warning", "service", service, "warning", strings.Join(strings.Fields(w), " "))

@@ -53,7 +53,7 @@ func TestEngineErrorsAreClassified(t *testing.T) {
 			Networks: []swarm.NetworkAttachmentConfig{{Target: networkID}},
 		},
 		Mode: replicas(0),
-	}, false)
+	}, cluster.ServiceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestEngineErrorsAreClassified(t *testing.T) {
 	add("removing a config in use", d.RemoveConfig(ctx, configID), "in use")
 	add("removing a network in use", d.RemoveNetwork(ctx, networkID), "in use")
 	stale := swarm.Version{Index: svc.Version.Index - 1}
-	_, err = d.UpdateService(ctx, serviceID, stale, svc.Spec, false)
+	_, err = d.UpdateService(ctx, serviceID, stale, svc.Spec, cluster.ServiceOptions{})
 	add("updating a service with a stale version", err, "out of sequence")
 	if err := d.RemoveService(ctx, serviceID); err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func createService(t testing.TB, d *cluster.Docker, name string, labels map[stri
 		Annotations:  swarm.Annotations{Name: name, Labels: labels},
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}},
 		Mode:         replicas(0),
-	}, false)
+	}, cluster.ServiceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

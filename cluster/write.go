@@ -7,6 +7,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/secrets"
 )
 
 // The write side: one thin wrapper per Engine API call that apply needs. They
@@ -81,12 +83,21 @@ func (d *Docker) RemoveConfig(ctx context.Context, id string) error {
 	return nil
 }
 
+// ServiceOptions go with a service create or update.
+type ServiceOptions struct {
+	// EncodedAuth is the X-Registry-Auth value (see EncodedAuth): registry
+	// credentials the engine keeps with the service so that every node can
+	// pull its image. Empty sends none; an update then keeps the ones the
+	// service has.
+	EncodedAuth secrets.Value
+}
+
 // CreateService creates a service and returns its ID and the engine's
-// warnings (e.g. an image it could not resolve). The spec must reference
-// secrets and configs by ID as well as name. queryRegistry asks the engine to
-// pin the image's digest from its registry (docker's --resolve-image).
-func (d *Docker) CreateService(ctx context.Context, spec swarm.ServiceSpec, queryRegistry bool) (string, []string, error) {
-	resp, err := d.api.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: queryRegistry})
+// warnings. The spec must reference secrets and configs by ID as well as
+// name. The image is sent as it is: resolving tags to digests is PinImages'
+// job, before the plan.
+func (d *Docker) CreateService(ctx context.Context, spec swarm.ServiceSpec, opts ServiceOptions) (string, []string, error) {
+	resp, err := d.api.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: string(opts.EncodedAuth.Bytes())})
 	if err != nil {
 		return "", nil, fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
@@ -96,8 +107,8 @@ func (d *Docker) CreateService(ctx context.Context, spec swarm.ServiceSpec, quer
 // UpdateService replaces a service's whole spec. version must be the one the
 // caller read: the engine answers "update out of sequence" if the service
 // changed since.
-func (d *Docker) UpdateService(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, queryRegistry bool) ([]string, error) {
-	resp, err := d.api.ServiceUpdate(ctx, id, version, spec, swarm.ServiceUpdateOptions{QueryRegistry: queryRegistry})
+func (d *Docker) UpdateService(ctx context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, opts ServiceOptions) ([]string, error) {
+	resp, err := d.api.ServiceUpdate(ctx, id, version, spec, swarm.ServiceUpdateOptions{EncodedRegistryAuth: string(opts.EncodedAuth.Bytes())})
 	if err != nil {
 		return nil, fmt.Errorf("updating service %s: %w", spec.Name, err)
 	}

@@ -9,28 +9,36 @@ import (
 )
 
 // adoptDockerNames keeps the secrets and configs `docker stack deploy`
-// created (<stack>_<key>, no version label) under their names, so adopting
-// a docker-deployed stack changes only labels and restarts nothing. A config
-// is adopted only when its data — which the engine returns — is what the
-// stack wants; a secret's data never comes back, so it is adopted as is,
-// and the plan says so. The version label then recorded makes the next
-// content change a rotation to a versioned name. desired is not modified.
+// created (<stack>_<key>) under their names, so adopting a docker-deployed
+// stack changes only labels and restarts nothing. A config is adopted only
+// when its data — which the engine returns — is what the stack wants; a
+// secret's data never comes back, so it is adopted as is, and the plan says
+// so. Adopting records the content version in a label; while the stack file's
+// content keeps that version the docker name stays, so the deploy after the
+// adoption has nothing to do. A new content gets a versioned name like any
+// rotation, and the docker-named object is removed as superseded once the
+// deploy succeeds. desired is not modified.
 func adoptDockerNames(desired *stack.Desired, live *stack.Live) (*stack.Desired, map[string]string) {
 	liveSecrets := indexBy(live.Secrets, func(s swarm.Secret) string { return s.Spec.Name })
 	liveConfigs := indexBy(live.Configs, func(c swarm.Config) string { return c.Spec.Name })
-	adoptable := func(labels map[string]string) bool {
-		return labels[stack.LabelNamespace] == desired.Stack && labels[stack.LabelVersion] == ""
+	// Never adopted (no version label), or adopted at the content the
+	// stack file still has.
+	adoptable := func(live, want map[string]string) bool {
+		v := live[stack.LabelVersion]
+		return live[stack.LabelNamespace] == desired.Stack && (v == "" || v == want[stack.LabelVersion])
 	}
 	secretNames, configNames := map[string]string{}, map[string]string{}
 	notes := map[string]string{}
 	for _, s := range desired.Secrets {
-		if l, ok := liveSecrets[s.DockerName]; ok && s.DockerName != "" && adoptable(l.Spec.Labels) {
+		if l, ok := liveSecrets[s.DockerName]; ok && s.DockerName != "" && adoptable(l.Spec.Labels, s.Labels) {
 			secretNames[s.Name] = s.DockerName
-			notes[s.DockerName] = "adopted under the name docker stack deploy gave it; Swarm never returns a secret's data, so its content is assumed to be the stack file's"
+			if l.Spec.Labels[stack.LabelVersion] == "" {
+				notes[s.DockerName] = "adopted under the name docker stack deploy gave it; Swarm never returns a secret's data, so its content is assumed to be the stack file's"
+			}
 		}
 	}
 	for _, c := range desired.Configs {
-		if l, ok := liveConfigs[c.DockerName]; ok && c.DockerName != "" && adoptable(l.Spec.Labels) && bytes.Equal(l.Spec.Data, c.Data.Bytes()) {
+		if l, ok := liveConfigs[c.DockerName]; ok && c.DockerName != "" && adoptable(l.Spec.Labels, c.Labels) && bytes.Equal(l.Spec.Data, c.Data.Bytes()) {
 			configNames[c.Name] = c.DockerName
 		}
 	}

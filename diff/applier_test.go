@@ -145,11 +145,11 @@ func execute(ctx context.Context, d *cluster.Docker, p diff.Plan) error {
 			}
 			spec.TaskTemplate.ContainerSpec = &cs
 			if create {
-				_, _, err = d.CreateService(ctx, spec, false)
+				_, _, err = d.CreateService(ctx, spec, cluster.ServiceOptions{})
 				break
 			}
 			spec.TaskTemplate.ForceUpdate = c.Live.Spec.TaskTemplate.ForceUpdate
-			_, err = d.UpdateService(ctx, c.Live.ID, c.Live.Version, spec, false)
+			_, err = d.UpdateService(ctx, c.Live.ID, c.Live.Version, spec, cluster.ServiceOptions{})
 		}
 		if err != nil {
 			return err

@@ -59,7 +59,7 @@ func TestCapture(t *testing.T) {
 			Annotations:  swarm.Annotations{Name: name + "_api", Labels: map[string]string{"owner": "someone-else"}},
 			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}},
 			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
-		}, false)
+		}, cluster.ServiceOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

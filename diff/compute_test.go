@@ -2,6 +2,7 @@ package diff_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -177,6 +178,25 @@ func TestCompute(t *testing.T) {
 		},
 		edit: func(t *testing.T, l *stack.Live) {
 			l.Services[1].Spec.TaskTemplate.ContainerSpec.Image = "flotilla-test/app:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		},
+	}, {
+		name: "an image written in full is stored short by the docker client: no change",
+		live: "applied",
+		desired: func(t *testing.T, d *stack.Desired) {
+			service(t, d, "shop_worker").TaskTemplate.ContainerSpec.Image = "docker.io/flotilla-test/app:v2"
+		},
+	}, {
+		name: "a pinned digest that moved is an image change",
+		live: "applied",
+		desired: func(t *testing.T, d *stack.Desired) {
+			service(t, d, "shop_worker").TaskTemplate.ContainerSpec.Image = "flotilla-test/app:v2@sha256:" + strings.Repeat("b", 64)
+		},
+		edit: func(t *testing.T, l *stack.Live) {
+			l.Services[1].Spec.TaskTemplate.ContainerSpec.Image = "flotilla-test/app:v2@sha256:" + strings.Repeat("a", 64)
+		},
+		want: []string{
+			"update service shop_worker (rolling restart)",
+			"  TaskTemplate.ContainerSpec.Image: flotilla-test/app:v2@sha256:" + strings.Repeat("a", 64) + " => flotilla-test/app:v2@sha256:" + strings.Repeat("b", 64),
 		},
 	}, {
 		name: "external network attached by name, stored by ID: no change",

@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
@@ -127,7 +128,7 @@ func TestUnlabelledServiceWithTheStacksNameIsAConflict(t *testing.T) {
 		Annotations:  swarm.Annotations{Name: name + "_api"},
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
-	}, false); err != nil {
+	}, cluster.ServiceOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	p := planFor(t, d, loadShop(t, name))
@@ -156,5 +157,74 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAdoptedSecretsKeepDockersNamesUntilTheirContentChanges: a stack that
+// `docker stack deploy` created, adopted with versioned names (what `flotilla
+// deploy` renders), converges in one deploy: the adopted secret and config
+// keep docker's names, so the next plan is empty.
+func TestAdoptedSecretsKeepDockersNamesUntilTheirContentChanges(t *testing.T) {
+	t.Parallel()
+	d := cluster.NewFromClient(swarmtest.Client(t))
+	swarmtest.Images(t)
+	name := swarmtest.Stack(t)
+	dockerDeploy(t, name, "testdata/shop/stack.yml")
+	v, err := secrets.NewVersioner(secrets.NewValue([]byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired, err := stack.Load(t.Context(), os.DirFS("testdata/shop"), stack.Options{Files: []string{"stack.yml"}, Stack: name, Version: v.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desired.Secrets[0].Name == name+"_db_pw" {
+		t.Fatalf("the secret is not versioned: %s", desired.Secrets[0].Name)
+	}
+	p := planFor(t, d, desired)
+	for _, c := range p.Changes {
+		if c.Action != diff.ActionNoop && (c.Action != diff.ActionUpdate || c.Effect != diff.EffectNone && c.Effect != diff.EffectInPlace) {
+			t.Errorf("adopting: %s %s %s (%s), want only label updates", c.Action, c.Kind, c.Name, c.Effect)
+		}
+	}
+	// converge fails when a second plan still has changes.
+	converge(t, d, desired)
+	live, err := d.ReadStack(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live.Secrets) != 1 || live.Secrets[0].Spec.Name != name+"_db_pw" || live.Secrets[0].Spec.Labels[stack.LabelVersion] == "" {
+		t.Errorf("secrets after adoption: %+v, want %s_db_pw with its version recorded", live.Secrets, name)
+	}
+	if len(live.Configs) != 1 || live.Configs[0].Spec.Name != name+"_app_conf" {
+		t.Errorf("configs after adoption: %+v, want %s_app_conf", live.Configs, name)
+	}
+
+	// New content: a versioned name, and docker's is superseded.
+	dir := t.TempDir()
+	copyFile(t, "testdata/shop/stack.yml", filepath.Join(dir, "stack.yml"))
+	copyFile(t, "testdata/shop/app.conf", filepath.Join(dir, "app.conf"))
+	if err := os.WriteFile(filepath.Join(dir, "db_pw.txt"), []byte("rotated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := stack.Load(t.Context(), os.DirFS(dir), stack.Options{Files: []string{"stack.yml"}, Stack: name, Version: v.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = planFor(t, d, rotated)
+	got := map[string]diff.Change{}
+	for _, c := range p.Changes {
+		if c.Action != diff.ActionNoop {
+			got[string(c.Action)+" "+c.Name] = c
+		}
+	}
+	if c, ok := got["delete "+name+"_db_pw"]; !ok || !c.Superseded {
+		t.Errorf("plan %v: want docker's %s_db_pw deleted as superseded", outline(p), name)
+	}
+	if _, ok := got["create "+rotated.Secrets[0].Name]; !ok {
+		t.Errorf("plan %v: want %s created", outline(p), rotated.Secrets[0].Name)
+	}
+	if _, ok := got["update "+name+"_api"]; !ok || len(got) != 3 {
+		t.Errorf("plan %v: want exactly the secret's rotation and the update of %s_api", outline(p), name)
 	}
 }

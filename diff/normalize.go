@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/flotilla-gitops/flotilla/stack"
@@ -135,26 +137,28 @@ func normalizeUpdate(u *swarm.UpdateConfig) *swarm.UpdateConfig {
 }
 
 // compareImages returns the desired and live images in comparable form. The
-// engine appends ":latest" to an untagged image and, when it resolves images
-// against a registry, pins a digest; neither is a change unless the stack
-// file itself pins a digest.
+// docker client sends an image in its short form with a tag (":latest" when
+// none: "docker.io/library/nginx" is stored as "nginx:latest"), and a deploy
+// that resolved the tag pins a digest; neither is a change unless the stack
+// file itself pins a digest. (Digests the stack file does not write are
+// pinned into the desired spec before the plan, by cluster.PinImages, and
+// then compared.)
 func compareImages(desired, live string) (string, string) {
 	if !strings.Contains(desired, "@") {
 		if i := strings.Index(live, "@"); i >= 0 {
 			live = live[:i]
 		}
 	}
-	return withTag(desired), withTag(live)
+	return storedImage(desired), storedImage(live)
 }
 
-func withTag(image string) string {
-	if image == "" || strings.Contains(image, "@") {
+// storedImage is an image reference as the docker client sends it.
+func storedImage(image string) string {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
 		return image
 	}
-	if strings.Contains(image[strings.LastIndex(image, "/")+1:], ":") {
-		return image
-	}
-	return image + ":latest"
+	return reference.FamiliarString(reference.TagNameOnly(named))
 }
 
 func withoutLabel(labels map[string]string, key string) map[string]string {

@@ -14,9 +14,11 @@ type Config struct {
 	// File is the configuration file's path, as given to Load.
 	File string
 	// CacheDir holds the Git object caches.
-	CacheDir      string
-	Repos         map[string]*Repo
-	Clusters      map[string]*Cluster
+	CacheDir string
+	Repos    map[string]*Repo
+	Clusters map[string]*Cluster
+	// Registries are container registries' credentials, by host.
+	Registries    map[string]*Registry
 	Defaults      Policy
 	Environments  map[string]*EnvironmentSpec
 	Server        *Server
@@ -60,14 +62,38 @@ type Auth struct {
 }
 
 // Cluster is a Docker Engine to deploy to. The zero Cluster is the engine the
-// standard DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH variables name.
+// docker CLI would use in the operator's environment: DOCKER_HOST (with
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else DOCKER_CONTEXT, else the
+// current docker context, else the local socket.
 type Cluster struct {
 	Name string
+	// Host is unix://…, tcp://… or ssh://user@host[:port].
 	Host string
 	TLS  *TLS
 	// Insecure allows a tcp:// host without TLS: whoever can reach the
 	// port is root on every node.
 	Insecure bool
+	// SSHKeyFile and KnownHostsFile are for an ssh:// host; without them
+	// ssh's own configuration (~/.ssh) applies.
+	SSHKeyFile     string
+	KnownHostsFile string
+
+	at fieldPos
+}
+
+// Registry is the credentials for one container registry, used to resolve
+// image tags to digests and sent with every service so that each node can
+// pull (docker's --with-registry-auth). The secret is read from its file each
+// time it is needed.
+type Registry struct {
+	// Host is the registry as image references name it: "ghcr.io",
+	// "registry.example.com:5000", or "docker.io" for Docker Hub.
+	Host     string
+	Username string
+	// PasswordFile holds a password; TokenFile an access token (GitHub or
+	// GitLab token, ECR or ACR token), sent the same way. Exactly one.
+	PasswordFile string
+	TokenFile    string
 
 	at fieldPos
 }
@@ -101,12 +127,24 @@ const (
 	SelfHealHeal SelfHeal = "heal"
 )
 
+// ResolveImage says when a deploy pins image tags to the digests the
+// registry gives: always, only for images whose reference changed, or never.
+type ResolveImage string
+
+const (
+	ResolveAlways  ResolveImage = "always"
+	ResolveChanged ResolveImage = "changed"
+	ResolveNever   ResolveImage = "never"
+)
+
 // Policy holds the settings an environment inherits from defaults. In
 // EnvironmentSpec a nil field means "inherit".
 type Policy struct {
 	Prune            *bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
+	ResolveImage     ResolveImage
+	WatchImages      *bool
 	// Policy is defaults.policy, what environments' policies inherit.
 	Policy *PolicySpec
 
@@ -155,6 +193,8 @@ type EnvironmentSpec struct {
 	Schedule         string
 	SyncWindows      []*SyncWindow
 	SelfHeal         SelfHeal
+	ResolveImage     ResolveImage
+	WatchImages      *bool
 	// Policy limits what the environment's stack may do; its unset fields
 	// inherit from defaults.policy.
 	Policy *PolicySpec
@@ -244,6 +284,7 @@ const (
 	DefaultProgressDeadline = 5 * time.Minute
 	DefaultSchedule         = "@every 1m"
 	DefaultSelfHeal         = SelfHealWarn
+	DefaultResolveImage     = ResolveAlways
 	DefaultHistoryLimit     = 50
 	DefaultPath             = "."
 )

@@ -38,6 +38,14 @@ type Environment struct {
 	// Policy is what the stack may do: check every render against it
 	// (stack.CheckPolicy) before writing anything.
 	Policy stack.Policy
+	// ResolveImage is when tags are pinned to digests (default always).
+	ResolveImage ResolveImage
+	// WatchImages: re-resolve the tags the stack runs on the schedule and
+	// deploy when one moved.
+	WatchImages bool
+	// Registries are the configuration's registry credentials, by host
+	// (shared, not copied: read them only).
+	Registries map[string]*Registry
 }
 
 // EnvironmentNames lists the environments, sorted.
@@ -70,6 +78,14 @@ func (c *Config) Environment(name string) (*Environment, error) {
 		ProgressDeadline: firstOf(s.ProgressDeadline, c.Defaults.ProgressDeadline, DefaultProgressDeadline),
 		Schedule:         firstOf(s.Schedule, DefaultSchedule),
 		SelfHeal:         firstOf(s.SelfHeal, DefaultSelfHeal),
+		ResolveImage:     firstOf(s.ResolveImage, c.Defaults.ResolveImage, DefaultResolveImage),
+		Registries:       c.Registries,
+	}
+	switch {
+	case s.WatchImages != nil:
+		e.WatchImages = *s.WatchImages
+	case c.Defaults.WatchImages != nil:
+		e.WatchImages = *c.Defaults.WatchImages
 	}
 	if s.Path == "" {
 		e.Path = DefaultPath

@@ -101,6 +101,10 @@ func (r *reader) config(c *Config, n *yaml.Node) {
 			c.Clusters = map[string]*Cluster{}
 			r.named(v, "cluster", func(name string, _, v *yaml.Node) { c.Clusters[name] = r.cluster(name, v) })
 		},
+		"registries": func(v *yaml.Node) {
+			c.Registries = map[string]*Registry{}
+			r.named(v, "registry", func(host string, _, v *yaml.Node) { c.Registries[host] = r.registry(host, v) })
+		},
 		"defaults": func(v *yaml.Node) { c.Defaults = r.policy(v) },
 		"environments": func(v *yaml.Node) {
 			c.Environments = map[string]*EnvironmentSpec{}
@@ -162,7 +166,9 @@ func (r *reader) cluster(name string, n *yaml.Node) *Cluster {
 	cl := &Cluster{Name: name, at: fieldPos{}}
 	what := fmt.Sprintf("cluster %q", name)
 	r.mapping(n, what, cl.at, map[string]func(*yaml.Node){
-		"host": func(v *yaml.Node) { cl.Host = r.str(v, what+" host") },
+		"host":           func(v *yaml.Node) { cl.Host = r.str(v, what+" host") },
+		"sshKeyFile":     func(v *yaml.Node) { cl.SSHKeyFile = r.path(v, what+" sshKeyFile") },
+		"knownHostsFile": func(v *yaml.Node) { cl.KnownHostsFile = r.path(v, what+" knownHostsFile") },
 		"insecure": func(v *yaml.Node) {
 			if b := r.boolean(v, what+" insecure"); b != nil {
 				cl.Insecure = *b
@@ -188,8 +194,21 @@ func (r *reader) policy(n *yaml.Node) Policy {
 		"onFailure":        func(v *yaml.Node) { p.OnFailure = OnFailure(r.str(v, "defaults.onFailure")) },
 		"progressDeadline": func(v *yaml.Node) { p.ProgressDeadline = r.duration(v, "defaults.progressDeadline") },
 		"policy":           func(v *yaml.Node) { p.Policy = r.policySpec(v, "defaults.policy") },
+		"resolveImage":     func(v *yaml.Node) { p.ResolveImage = ResolveImage(r.str(v, "defaults.resolveImage")) },
+		"watchImages":      func(v *yaml.Node) { p.WatchImages = r.boolean(v, "defaults.watchImages") },
 	})
 	return p
+}
+
+func (r *reader) registry(host string, n *yaml.Node) *Registry {
+	reg := &Registry{Host: host, at: fieldPos{}}
+	what := fmt.Sprintf("registry %q", host)
+	r.mapping(n, what, reg.at, map[string]func(*yaml.Node){
+		"username":     func(v *yaml.Node) { reg.Username = r.str(v, what+" username") },
+		"passwordFile": func(v *yaml.Node) { reg.PasswordFile = r.path(v, what+" passwordFile") },
+		"tokenFile":    func(v *yaml.Node) { reg.TokenFile = r.path(v, what+" tokenFile") },
+	})
+	return reg
 }
 
 // DefaultListen is where the server listens when server.listen is not set.

@@ -41,6 +41,8 @@ func (r *reader) environment(name string, n *yaml.Node) *EnvironmentSpec {
 		"schedule":         func(v *yaml.Node) { s.Schedule = r.str(v, what+" schedule") },
 		"selfHeal":         func(v *yaml.Node) { s.SelfHeal = SelfHeal(r.str(v, what+" selfHeal")) },
 		"policy":           func(v *yaml.Node) { s.Policy = r.policySpec(v, "environments."+name+".policy") },
+		"resolveImage":     func(v *yaml.Node) { s.ResolveImage = ResolveImage(r.str(v, what+" resolveImage")) },
+		"watchImages":      func(v *yaml.Node) { s.WatchImages = r.boolean(v, what+" watchImages") },
 		"syncWindows": func(v *yaml.Node) {
 			if v.Kind != yaml.SequenceNode {
 				r.add(posOf(v), "%s syncWindows must be a list, not %s", what, kindName(v))

@@ -15,7 +15,7 @@ import (
 	"github.com/flotilla-gitops/flotilla/stack"
 )
 
-var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{}, PolicySpec{})
+var ignorePositions = cmpopts.IgnoreUnexported(Repo{}, Auth{}, Cluster{}, TLS{}, SyncWindow{}, PolicySpec{}, Registry{})
 
 func TestLoadFull(t *testing.T) {
 	t.Parallel()
@@ -26,7 +26,7 @@ func TestLoadFull(t *testing.T) {
 	dir, _ := filepath.Abs("testdata")
 	sec := func(name string) string { return filepath.Join(dir, "secrets", name) }
 
-	if got, want := c.EnvironmentNames(), []string{"dev", "prod", "tools"}; !cmp.Equal(got, want) {
+	if got, want := c.EnvironmentNames(), []string{"dev", "edge", "prod", "tools"}; !cmp.Equal(got, want) {
 		t.Errorf("EnvironmentNames() = %v, want %v", got, want)
 	}
 	if c.CacheDir != filepath.Join(dir, "cache") {
@@ -59,7 +59,13 @@ func TestLoadFull(t *testing.T) {
 			{Kind: Deny, Schedule: "0 22 * * 5", Duration: 60 * time.Hour},
 			{Kind: Allow, Schedule: "@daily", Duration: 2 * time.Hour},
 		},
-		SelfHeal: SelfHealWarn,
+		SelfHeal:     SelfHealWarn,
+		ResolveImage: ResolveAlways,
+		WatchImages:  true,
+		Registries: map[string]*Registry{
+			"registry.example.com:5000": {Host: "registry.example.com:5000", Username: "deploy", PasswordFile: sec("password")},
+			"ghcr.io":                   {Host: "ghcr.io", Username: "acme-bot", TokenFile: sec("token")},
+		},
 		Policy: stack.Policy{
 			Name:       "environments.prod.policy",
 			BindMounts: []string{"/srv/shop", "/var/run/docker.sock"},
@@ -82,7 +88,8 @@ func TestLoadFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !dev.Prune || dev.OnFailure != Rollback || dev.ProgressDeadline != 5*time.Minute || dev.Path != "." ||
-		dev.Cluster.Name != LocalCluster || dev.Cluster.Host != "" || dev.SelfHeal != SelfHealHeal {
+		dev.Cluster.Name != LocalCluster || dev.Cluster.Host != "" || dev.SelfHeal != SelfHealHeal ||
+		dev.ResolveImage != ResolveChanged || dev.WatchImages {
 		t.Errorf("dev did not get its defaults: %+v", dev)
 	}
 	if got := dev.Variables; !cmp.Equal(got, map[string]string{"REPLICAS": "1", "DEBUG": "true"}) {
@@ -102,6 +109,21 @@ func TestLoadFull(t *testing.T) {
 	}
 	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
 		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
+	}
+	if tools.ResolveImage != ResolveNever {
+		t.Errorf("tools: resolveImage %q", tools.ResolveImage)
+	}
+	edge, err := c.Environment("edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edge.Cluster.Host != "ssh://deploy@10.0.0.20:2222" ||
+		edge.Cluster.SSHKeyFile != sec("deploy_key") || edge.Cluster.KnownHostsFile != sec("known_hosts") {
+		t.Errorf("edge: cluster %+v", edge.Cluster)
+	}
+	// The stacks of the local cluster are not in the way on another one.
+	if len(edge.Policy.Stacks) != 0 {
+		t.Errorf("edge policy stacks = %v, want none: no other environment deploys to cluster edge", edge.Policy.Stacks)
 	}
 	if _, err := c.Environment("nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("Environment(nope) error = %v", err)
@@ -157,6 +179,19 @@ func TestSecretsStayInFiles(t *testing.T) {
 	}
 	if _, err := c.Repos["shop"].Auth.Token(); err == nil {
 		t.Error("Token() without a tokenFile succeeded")
+	}
+	for host, want := range map[string]string{"ghcr.io": "dummy-token", "registry.example.com:5000": "dummy-password"} {
+		reg := c.Registries[host]
+		if s := fmt.Sprintf("%+v %#v", reg, reg); strings.Contains(s, "dummy") {
+			t.Errorf("registry %s printed its secret: %s", host, s)
+		}
+		sec, err := reg.Secret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(sec.Bytes()) != want {
+			t.Errorf("registry %s Secret() = %q, want %q", host, sec.Bytes(), want)
+		}
 	}
 }
 

@@ -137,7 +137,8 @@ func setList(dst *[]string, src []string) {
 }
 
 // secretDirs are the directories holding the operator's own secrets —
-// identities, Git credentials, engine keys, API tokens, webhook secrets —
+// identities, Git credentials, engine keys and SSH keys, registry
+// passwords, API tokens, webhook secrets —
 // and its Git cache: a stack that bind-mounts one reads them all.
 func (c *Config) secretDirs() []string {
 	var files []string
@@ -146,9 +147,15 @@ func (c *Config) secretDirs() []string {
 		files = append(files, a.SSHKeyFile, a.KnownHostsFile, a.TokenFile, a.PasswordFile)
 	}
 	for _, name := range sortedKeys(c.Clusters) {
-		if t := c.Clusters[name].TLS; t != nil {
+		cl := c.Clusters[name]
+		files = append(files, cl.SSHKeyFile, cl.KnownHostsFile)
+		if t := cl.TLS; t != nil {
 			files = append(files, t.Key, t.Cert, t.CA)
 		}
+	}
+	for _, host := range sortedKeys(c.Registries) {
+		r := c.Registries[host]
+		files = append(files, r.PasswordFile, r.TokenFile)
 	}
 	for _, name := range c.EnvironmentNames() {
 		files = append(files, c.Environments[name].Identities...)

@@ -64,3 +64,12 @@ func (n *Notification) Target() (secrets.Value, error) {
 func (s *Server) ReadToken() (secrets.Value, error) {
 	return readSecret("server read token", s.ReadTokenFile)
 }
+
+// Secret reads the registry's password or token, from PasswordFile or
+// TokenFile, now: a rotated file is used from the next deploy on.
+func (r *Registry) Secret() (secrets.Value, error) {
+	if r.TokenFile != "" {
+		return readSecret("registry "+r.Host+" token", r.TokenFile)
+	}
+	return readSecret("registry "+r.Host+" password", r.PasswordFile)
+}

@@ -80,6 +80,7 @@ func (v *validator) config(c *Config) {
 	for _, name := range sortedKeys(c.Clusters) {
 		v.cluster(c.Clusters[name])
 	}
+	v.registries(c.Registries)
 	v.policy(c.Defaults.at, "defaults", c.Defaults.OnFailure)
 	v.policySpec(c.Defaults.Policy, "defaults.policy")
 	for _, p := range c.SensitivePatterns {
@@ -87,6 +88,7 @@ func (v *validator) config(c *Config) {
 			v.add(c.at.of("sensitivePatterns"), "sensitivePatterns: %q matches every name or none; give part of a name, such as *PASSWORD*", p)
 		}
 	}
+	v.images(c.Defaults.at, "defaults", c.Defaults.ResolveImage, c.Defaults.WatchImages, "", nil)
 	if len(c.Environments) == 0 && fieldOK(c.at, "environments") {
 		v.add(c.at.of("environments"), "no environments defined")
 	}
@@ -224,6 +226,15 @@ func (v *validator) cluster(cl *Cluster) {
 			scheme = u.Scheme
 		}
 	}
+	v.file(cl.at, "sshKeyFile", cl.SSHKeyFile, what+" sshKeyFile")
+	v.file(cl.at, "knownHostsFile", cl.KnownHostsFile, what+" knownHostsFile")
+	if (cl.SSHKeyFile != "" || cl.KnownHostsFile != "") && scheme != "ssh" && fieldOK(cl.at, "host") {
+		key := "sshKeyFile"
+		if cl.SSHKeyFile == "" {
+			key = "knownHostsFile"
+		}
+		v.add(cl.at.of(key), "%s: sshKeyFile and knownHostsFile only apply to an ssh:// host", what)
+	}
 	if cl.TLS == nil {
 		if (scheme == "tcp" || scheme == "http") && !cl.Insecure {
 			// The engine's API is root on every node; without TLS anyone who
@@ -244,4 +255,74 @@ func (v *validator) cluster(cl *Cluster) {
 	case scheme != "" && scheme != "tcp" && scheme != "https":
 		v.add(cl.at.of("tls"), "%s: tls only applies to a tcp:// host, not %s://", what, scheme)
 	}
+}
+
+// registryHost is a registry as image references name it: a host name or
+// address, maybe with a port; no scheme, no path.
+var registryHost = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?$`)
+
+// dockerHubAliases are the other names of Docker Hub's registry; image
+// references call it docker.io.
+var dockerHubAliases = []string{"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+func (v *validator) registries(regs map[string]*Registry) {
+	seen := map[string]string{}
+	for _, host := range sortedKeys(regs) {
+		r := regs[host]
+		what := fmt.Sprintf("registry %q", host)
+		if !fieldOK(r.at, "") {
+			continue
+		}
+		if !registryHost.MatchString(host) {
+			v.add(r.at.of(""), "%s: give the registry as image references name it, such as ghcr.io, registry.example.com:5000 or docker.io (no scheme, no path)", what)
+			continue
+		}
+		norm := strings.ToLower(host)
+		if slices.Contains(dockerHubAliases, norm) {
+			norm = "docker.io"
+		}
+		if other, dup := seen[norm]; dup {
+			v.add(r.at.of(""), "%s: the same registry as %q", what, other)
+		}
+		seen[norm] = host
+		v.required(r.at, "username", r.Username, what)
+		switch {
+		case r.PasswordFile != "" && r.TokenFile != "":
+			v.add(r.at.of("tokenFile"), "%s: give passwordFile or tokenFile, not both", what)
+		case r.PasswordFile == "" && r.TokenFile == "" && fieldOK(r.at, "passwordFile") && fieldOK(r.at, "tokenFile"):
+			v.add(r.at.of(""), "%s: passwordFile (or tokenFile) is required", what)
+		}
+		v.file(r.at, "passwordFile", r.PasswordFile, what+" passwordFile")
+		v.file(r.at, "tokenFile", r.TokenFile, what+" tokenFile")
+	}
+}
+
+// images checks resolveImage and watchImages as written at one level, given
+// what that level inherits (nothing for defaults). A combination made only
+// of inherited values is reported where it was written.
+func (v *validator) images(at fieldPos, what string, resolve ResolveImage, watch *bool, inheritedResolve ResolveImage, inheritedWatch *bool) {
+	if resolve != "" && !slices.Contains([]ResolveImage{ResolveAlways, ResolveChanged, ResolveNever}, resolve) {
+		if fieldOK(at, "resolveImage") {
+			v.add(at.of("resolveImage"), "%s: resolveImage %q must be always, changed or never", what, resolve)
+		}
+		return
+	}
+	if resolve == "" && watch == nil {
+		return
+	}
+	effResolve := firstOf(resolve, inheritedResolve, DefaultResolveImage)
+	effWatch := watch
+	if effWatch == nil {
+		effWatch = inheritedWatch
+	}
+	if effWatch == nil || !*effWatch || effResolve == ResolveAlways {
+		return
+	}
+	// A moved tag is deployed by pinning its new digest, which only
+	// resolveImage: always does when the reference itself is unchanged.
+	key := "watchImages"
+	if watch == nil {
+		key = "resolveImage"
+	}
+	v.add(at.of(key), "%s: watchImages needs resolveImage: always, not %s", what, effResolve)
 }

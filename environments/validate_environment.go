@@ -104,6 +104,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	}
 	v.policy(at, what, s.OnFailure)
 	v.policySpec(s.Policy, "environments."+s.Name+".policy")
+	v.images(at, what, s.ResolveImage, s.WatchImages, c.Defaults.ResolveImage, c.Defaults.WatchImages)
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}

@@ -102,3 +102,40 @@ func TestLoadOffline(t *testing.T) {
 		t.Error("LoadOffline accepted an unknown key")
 	}
 }
+
+// TestPolicyDeniesTheRegistryAndSSHKeyDirs: the directories of registry
+// passwords and of an ssh:// cluster's key are the operator's secrets too,
+// never a stack's bind mount.
+func TestPolicyDeniesTheRegistryAndSSHKeyDirs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"registry/pw", "registry/token", "ssh/id", "ssh/known_hosts"} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Repeat("a", MinSecretLen)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yml := base + "clusters:\n  edge: {host: 'ssh://deploy@10.0.0.4', sshKeyFile: ssh/id, knownHostsFile: ssh/known_hosts}\n" +
+		"registries:\n  reg.example.com: {username: deploy, passwordFile: registry/pw}\n" +
+		"environments:\n  dev: {repo: shop, branch: dev, files: [s.yml], stack: dev, cluster: edge}\n"
+	file := filepath.Join(dir, "flotilla.yml")
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.Environment("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(dir, "registry"), filepath.Join(dir, "ssh")} {
+		if !slices.Contains(e.Policy.DeniedBindMounts, d) {
+			t.Errorf("DeniedBindMounts = %v, want it to hold %s", e.Policy.DeniedBindMounts, d)
+		}
+	}
+}

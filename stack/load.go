@@ -27,6 +27,11 @@ type Options struct {
 	// Variables are used for ${VAR} interpolation; the process environment
 	// is never read.
 	Variables map[string]string
+	// Environ is a process environment, as `docker stack deploy` reads
+	// variables from it: the lowest precedence, under EnvFiles and
+	// Variables. The CLI passes its own; the operator none, so that what it
+	// deploys depends on Git and its configuration only.
+	Environ map[string]string
 	// EnvFiles are env files (paths inside the FS) whose KEY=VALUE lines add
 	// variables; Variables win.
 	EnvFiles []string

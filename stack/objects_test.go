@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -172,5 +173,34 @@ func TestOverlayFiles(t *testing.T) {
 	want := []any{"api:v2", uint64(3), []string{"A=base", "B=prod"}, "deploy/pw.txt"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestEnvironIsTheLowestPrecedence: the CLI's process environment gives
+// variables as with docker; env files and Variables win over it, and it
+// fills `environment: [KEY]` entries as docker's process environment does.
+func TestEnvironIsTheLowestPrecedence(t *testing.T) {
+	fsys := fstest.MapFS{
+		"stack.yml": {Data: []byte("services:\n  api:\n    image: api:${TAG}\n    environment:\n      - FROM_ENV\n      - LEVEL=${LEVEL}\n      - OWNER=${OWNER}\n")},
+		"prod.env":  {Data: []byte("LEVEL=from-file\n")},
+	}
+	d, err := stack.Load(t.Context(), fsys, stack.Options{
+		Files: []string{"stack.yml"}, Stack: "shop", EnvFiles: []string{"prod.env"},
+		Environ:   map[string]string{"TAG": "env", "LEVEL": "env", "OWNER": "env", "FROM_ENV": "x"},
+		Variables: map[string]string{"OWNER": "var"},
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	spec := d.Services[0].Spec
+	got := []any{spec.TaskTemplate.ContainerSpec.Image, spec.TaskTemplate.ContainerSpec.Env}
+	want := []any{"api:env", []string{"FROM_ENV=x", "LEVEL=from-file", "OWNER=var"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Without Environ (the operator), an unset variable is an error.
+	_, err = stack.Load(t.Context(), fsys, stack.Options{Files: []string{"stack.yml"}, Stack: "shop"})
+	if err == nil || !strings.Contains(err.Error(), "variable TAG is not set") {
+		t.Errorf("Load without the variable = %v, want TAG not set", err)
 	}
 }

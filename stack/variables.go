@@ -11,11 +11,14 @@ import (
 	"github.com/compose-spec/compose-go/v2/template"
 )
 
-// variables builds the interpolation environment: the env files in order,
-// then opts.Variables, which win. The process environment is never read, so a
-// render is the same wherever it runs.
+// variables builds the interpolation environment: opts.Environ, then the env
+// files in order, then opts.Variables, which win. The process environment is
+// never read here: a render depends on its options only.
 func variables(fsys fs.FS, opts Options) (map[string]string, error) {
-	vars := map[string]string{}
+	vars := maps.Clone(opts.Environ)
+	if vars == nil {
+		vars = map[string]string{}
+	}
 	for _, f := range opts.EnvFiles {
 		p, b, err := readFile(fsys, ".", f, MaxFileSize)
 		if err != nil {

@@ -76,9 +76,9 @@ func (s *Syncer) Docker(ctx context.Context, c *environments.Cluster) (*cluster.
 	if d, ok := s.clusters[c.Name]; ok {
 		return d, nil
 	}
-	opts := cluster.Options{Host: c.Host}
-	if c.TLS != nil {
-		opts.TLS = &cluster.TLS{CA: c.TLS.CA, Cert: c.TLS.Cert, Key: c.TLS.Key}
+	opts, err := ClusterOptions(c)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	d, err := cluster.Connect(ctx, opts)
 	if err != nil {

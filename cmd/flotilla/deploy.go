@@ -14,18 +14,17 @@ import (
 
 func newDeployCmd(g *globals) *cobra.Command {
 	var (
-		sf           stackFlags
-		pf           policyFlags
-		prune        bool
-		detach       bool
-		dryRun       bool
-		resolveImage string
-		onFailure    string
-		timeout      time.Duration
+		sf        stackFlags
+		pf        policyFlags
+		prune     bool
+		detach    bool
+		dryRun    bool
+		onFailure string
+		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use: "deploy -c FILE [-c FILE…] [--var K=V] [--env-file F] [--prune] [--detach] " +
-			"[--resolve-image always|changed|never] [--on-failure rollback|pause] [--timeout D] [--dry-run] " +
+			"[--resolve-image always|changed|never] [--with-registry-auth] [--on-failure rollback|pause] [--timeout D] [--dry-run] " +
 			"[--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Deploy a stack like `docker stack deploy`, with a plan first, a convergence wait and a stack-wide rollback",
 		Long: `Render the stack files, compare them with the swarm and print the plan, then
@@ -43,11 +42,8 @@ env:NAME the policy of environment NAME in the --config file. A stack the
 policy refuses is reported with every violation and nothing is written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			of, err := apply.ParseOnFailure(onFailure)
-			if err != nil {
-				return err
-			}
-			ri, err := apply.ParseResolveImage(resolveImage)
 			if err != nil {
 				return err
 			}
@@ -56,11 +52,12 @@ policy refuses is reported with every violation and nothing is written.`,
 				return err
 			}
 			ctx := cmd.Context()
-			d, plan, err := sf.plan(ctx, g, args[0], policy)
+			p, err := sf.plan(ctx, g, args[0], policy)
 			if err != nil {
 				return err
 			}
-			defer d.Close()
+			defer p.d.Close()
+			plan := p.plan
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}
@@ -71,8 +68,8 @@ policy refuses is reported with every violation and nothing is written.`,
 				return nil
 			}
 			prog := newProgress(g.stdout)
-			res, err := apply.Run(ctx, d, plan, apply.Options{
-				OnFailure: of, Prune: prune, Detach: detach, ResolveImage: ri,
+			res, err := apply.Run(ctx, p.d, plan, apply.Options{
+				OnFailure: of, Prune: prune, Detach: detach, RegistryAuth: p.auth,
 				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(),
 			})
 			if err != nil {
@@ -93,12 +90,11 @@ policy refuses is reported with every violation and nothing is written.`,
 	}
 	sf.register(cmd.Flags())
 	pf.register(cmd.Flags())
+	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
 	f.BoolVar(&prune, "prune", false, "remove services, networks, secrets and configs the stack files no longer name")
 	f.BoolVarP(&detach, "detach", "d", false, "send the changes and exit without waiting for convergence")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
-	f.StringVar(&resolveImage, "resolve-image", string(apply.ResolveChanged),
-		"query the registry for image digests: always, changed (when the image reference changed) or never")
 	f.StringVar(&onFailure, "on-failure", string(apply.Rollback), "when a service fails: rollback or pause")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the services to converge")
 	return cmd

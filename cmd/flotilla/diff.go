@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -18,7 +17,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		exitCode bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--resolve-image M] [--with-registry-auth] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
@@ -26,14 +25,14 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 2 when there are, and 1 on error (like terraform plan -detailed-exitcode).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			if err := out.check(); err != nil {
 				return err
 			}
 			policy, err := pf.policy()
-			var d *cluster.Docker
-			var plan diff.Plan
+			var p *planned
 			if err == nil {
-				d, plan, err = sf.plan(cmd.Context(), g, args[0], policy)
+				p, err = sf.plan(cmd.Context(), g, args[0], policy)
 			}
 			if err != nil {
 				// Status 2 means "changes" here: every error is 1.
@@ -43,7 +42,8 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 				}
 				return err
 			}
-			defer d.Close()
+			defer p.d.Close()
+			plan := p.plan
 			if out.json() {
 				err = plan.WriteJSON(g.stdout)
 			} else {
@@ -63,6 +63,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 	}
 	sf.register(cmd.Flags())
 	pf.register(cmd.Flags())
+	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
 	out.register(f, "plan (json: docs/plan-json.md)")
 	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when there are changes, 0 when none, 1 on error")

@@ -21,6 +21,7 @@ func newRenderCmd(g *globals) *cobra.Command {
 		Short: "Print the Swarm objects a stack file describes, as JSON (secret contents never shown)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sf.stdin = cmd.InOrStdin()
 			d, err := sf.load(cmd.Context(), g, args[0], apiVersion)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ type globals struct {
 	logFormat string
 	host      string
 	noColor   bool
+	context   string
 	// command is the command line's command ("flotilla sync"), naming this
 	// process in the leases it takes.
 	command string
@@ -49,7 +51,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour the output (it is coloured only on a terminal, and not when NO_COLOR is set)")
-	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
+	pf.StringVarP(&g.host, "host", "H", "", "Docker engine to talk to: unix://, tcp:// or ssh://user@host (default: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)")
+	pf.StringVar(&g.context, "context", "", "docker context to use (default: DOCKER_CONTEXT, else the one `docker context use` chose)")
 
 	root.AddCommand(
 		newVersionCmd(g),
@@ -89,7 +92,13 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
-// docker connects to the engine named by --host or the environment.
+// docker connects to the engine the docker CLI would use with the same
+// flags and environment: --context, -H, DOCKER_HOST, DOCKER_CONTEXT, the
+// current context of the docker configuration.
 func (g *globals) docker(ctx context.Context) (*cluster.Docker, error) {
-	return cluster.Connect(ctx, cluster.Options{Host: g.host})
+	o, err := cluster.Endpoint(g.context, g.host, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.Connect(ctx, o)
 }
