@@ -32,6 +32,9 @@ const (
 	TriggerRollback Trigger = "rollback"
 	// TriggerResume: the pass that follows lifting a pin.
 	TriggerResume Trigger = "resume"
+	// TriggerImage: a tag the stack uses moved to a new digest
+	// (watchImages).
+	TriggerImage Trigger = "image"
 	// TriggerRecovery: a deploy whose writer died, finished or undone by
 	// the next writer from its journal.
 	TriggerRecovery Trigger = "recovery"
@@ -75,6 +78,10 @@ type Record struct {
 	// LastGood is the last commit that deployed successfully, this one
 	// included when it did.
 	LastGood string `json:"lastGood,omitempty"`
+	// Images are the digests a deploy triggered by moved tags applied
+	// (image → digest): a digest whose deploy failed is not applied again
+	// until its tag moves again or Git changes.
+	Images map[string]string `json:"images,omitempty"`
 }
 
 // Failed reports whether the pass failed.

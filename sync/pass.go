@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ type Options struct {
 	// it. Without it, drift is only reported (selfHeal: warn or off).
 	// Manual syncs always heal.
 	Heal bool
+	// Moved are the tags that moved, for a pass triggered by them.
+	Moved []cluster.MovedImage
 }
 
 // Report says what a pass found and did.
@@ -128,10 +131,19 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		return nil, err
 	}
 	if failed, ok := Quarantined(records, rev.SHA); ok && !o.Force {
+		if failed.Trigger == TriggerImage && e.WatchImages && !o.DryRun {
+			// The commit runs; the digests it was refused are checked
+			// against where its tags point now.
+			return s.watchImages(ctx, e, d, hist, records, rev, o, rep)
+		}
 		return rep.skip(SkipQuarantined, fmt.Sprintf("commit %s is quarantined: its deploy at %s %s; push a new commit or sync with --force",
 			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)), nil
 	}
-	return s.pass(ctx, e, d, hist, records, rev, o, rep)
+	rep, err = s.pass(ctx, e, d, hist, records, rev, o, rep)
+	if err == nil && rep.Skip == SkipNoChanges && rep.Record == nil && e.WatchImages && !o.DryRun {
+		return s.watchImages(ctx, e, d, hist, records, rev, o, rep)
+	}
+	return rep, err
 }
 
 // render loads the stack files of e at rev, straight from the commit tree,

@@ -31,7 +31,8 @@ type deployment struct {
 // even when the pass was interrupted (shutdown): that is when it matters.
 func (p *deployment) record(ctx context.Context, outcome Outcome, cause error) (*Report, error) {
 	r := Record{Environment: p.e.Name, Stack: p.e.Stack, Commit: p.rev, Trigger: p.o.Trigger, Plan: summaryLine(p.rep.Plan),
-		Changes: changeLines(p.rep.Plan), Outcome: outcome, Started: p.started, Finished: p.s.now(), LastGood: lastGood(p.records)}
+		Changes: append(movedLines(p.o.Moved), changeLines(p.rep.Plan)...), Outcome: outcome, Started: p.started,
+		Finished: p.s.now(), LastGood: lastGood(p.records), Images: movedDigests(p.o.Moved)}
 	if outcome == Succeeded {
 		r.LastGood = p.rev.SHA
 	}
@@ -81,8 +82,18 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 	if err != nil {
 		return rep, &RetryError{Err: err}
 	}
-	rep.Plan = diff.Compute(desired, live)
 	last := lastRecord(records)
+	// Tags are pinned to digests as docker does. Once a commit is deployed,
+	// a scheduled pass keeps the live digests — a tag that moved is news
+	// for watchImages, not drift — unless the pass is that news.
+	mode := ResolveMode(e)
+	if last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && o.Trigger != TriggerImage && mode == cluster.ResolveAlways {
+		mode = cluster.ResolveChanged
+	}
+	if desired, err = cluster.PinImages(ctx, d, desired, live, mode, RegistryAuth(e)); err != nil {
+		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
+	}
+	rep.Plan = diff.Compute(desired, live)
 	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
 	if o.DryRun {
 		return rep, nil
@@ -134,7 +145,7 @@ func (p *deployment) apply(ctx context.Context) (*Report, error) {
 	}
 	res, err := apply.Run(ctx, p.d, p.rep.Plan, apply.Options{
 		OnFailure: apply.OnFailure(p.e.OnFailure), Prune: p.e.Prune, ProgressDeadline: p.e.ProgressDeadline,
-		Log: p.log, Progress: p.o.Progress, Journal: j,
+		Log: p.log, Progress: p.o.Progress, Journal: j, RegistryAuth: RegistryAuth(p.e),
 	})
 	p.rep.Result = res
 	outcome := Succeeded
@@ -165,7 +176,8 @@ func (p *deployment) undo(ctx context.Context, j apply.Journal, health apply.Sta
 	if apply.OnFailure(p.e.OnFailure) == apply.Pause {
 		return Paused, cause
 	}
-	res, err := apply.Recover(ctx, p.d, &j, apply.RecoverOptions{ProgressDeadline: p.e.ProgressDeadline, Log: p.log})
+	res, err := apply.Recover(ctx, p.d, &j, apply.RecoverOptions{ProgressDeadline: p.e.ProgressDeadline, Log: p.log,
+		RegistryAuth: RegistryAuth(p.e)})
 	if err != nil || res.Outcome == apply.RecoverRollbackFailed {
 		return RollbackFailed, errors.Join(cause, err)
 	}

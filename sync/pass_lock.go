@@ -58,7 +58,7 @@ func (s *Syncer) recoverJournal(ctx context.Context, e *environments.Environment
 	log := s.log.With("env", e.Name, "stack", e.Stack, "writer", j.Writer, "commit", shortSHA(j.Target.Commit))
 	log.Warn("finishing a deploy whose writer is gone", "started", j.Started)
 	res, rerr := apply.Recover(ctx, d, j, apply.RecoverOptions{ProgressDeadline: e.ProgressDeadline, Log: log,
-		PollInterval: s.PollInterval})
+		PollInterval: s.PollInterval, RegistryAuth: RegistryAuth(e)})
 	if rerr != nil && res.Outcome == "" {
 		return &RetryError{Err: fmt.Errorf("recovering the deploy of %s left by %s: %w", e.Stack, j.Writer, rerr)}
 	}
