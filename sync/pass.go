@@ -1,10 +1,10 @@
 package sync
 
 import (
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"log/slog"
 
 	"github.com/flotilla-gitops/flotilla/apply"
