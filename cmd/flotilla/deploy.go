@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-gitops/flotilla/apply"
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 )
 
@@ -67,11 +68,34 @@ policy refuses is reported with every violation and nothing is written.`,
 			if dryRun || !plan.HasChanges() {
 				return nil
 			}
+			w, err := g.lockStack(ctx, p.d, args[0], p.auth)
+			if err != nil {
+				return err
+			}
+			defer w.unlock()
+			if w.recovered {
+				// The stack changed under the plan: plan again.
+				mode, _ := cluster.ParseResolveImage(sf.resolveImage)
+				if p, err = sf.planWith(w.ctx, g, p.d, args[0], policy, mode, p.auth); err != nil {
+					return err
+				}
+				if plan = p.plan; !plan.HasChanges() {
+					return nil
+				}
+				if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
+					return fmt.Errorf("writing plan: %w", err)
+				}
+			}
+			j, err := w.journal(p.d, plan)
+			if err != nil {
+				return err
+			}
 			prog := newProgress(g.stdout)
-			res, err := apply.Run(ctx, p.d, plan, apply.Options{
+			res, err := apply.Run(w.ctx, p.d, plan, apply.Options{
 				OnFailure: of, Prune: prune, Detach: detach, RegistryAuth: p.auth,
-				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(),
+				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(), Journal: j,
 			})
+			w.done(j, err)
 			if err != nil {
 				var fe *apply.FailedError
 				if errors.As(err, &fe) && len(fe.RolledBack) > 0 {
