@@ -41,6 +41,9 @@ type Docker struct {
 	api client.APIClient
 }
 
+// RequestTimeout bounds one engine request, the connection included.
+var RequestTimeout = 2 * time.Minute
+
 // Connect opens a client, negotiates the API version with the engine and
 // checks that it answers. An engine that cannot be reached as asked is an
 // error; nothing falls back to the local socket.
@@ -49,6 +52,10 @@ func Connect(ctx context.Context, opts Options) (*Docker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every engine call Flotilla makes is short (convergence is watched by
+	// polling): one that hangs is a broken connection, and a pass must not
+	// wait on it forever.
+	clientOpts = append(clientOpts, client.WithTimeout(RequestTimeout))
 	c, err := client.NewClientWithOpts(clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("configuring docker client for %s: %w", where, err)
