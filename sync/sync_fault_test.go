@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,72 @@ func TestPolicyViolationIsRecordedAndQuarantined(t *testing.T) {
 	}
 	if _, err := s.Sync(t.Context(), "ops", scheduled); err != nil {
 		t.Errorf("the environment whose policy allows the mount: %v", err)
+	}
+}
+
+// A Git server that accepts and then stalls fails its own environment's
+// pass with a timeout, while every other environment carries on, and a
+// shutdown still ends within its grace.
+func TestStalledGitServerFailsOnlyItsEnvironment(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	f := newFixture(t, "dev", "stuck")
+	raw, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := replaceLine(t, string(raw), "defaults:", "  stalled: {url: 'http://"+l.Addr().String()+"/shop.git'}\ndefaults:")
+	cfg = replaceLine(t, cfg, "stuck: {repo: shop,", "stuck: {repo: stalled,")
+	if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := f.syncer()
+	s.GitTimeouts = sync.Timeouts{Dial: time.Second, Response: 500 * time.Millisecond, List: 2 * time.Second, Fetch: 2 * time.Second}
+	ev := make(chan sync.PassEvent, 16)
+	op := sync.NewOperator(s, sync.OperatorOptions{MaxJitter: time.Millisecond, Grace: 5 * time.Second,
+		Observers: []sync.Observer{sync.ObserverFunc(func(e sync.PassEvent) { ev <- e })}})
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	done := make(chan error, 1)
+	go func() { done <- op.Run(ctx) }()
+	got := map[string]sync.PassEvent{}
+	for len(got) < 2 {
+		select {
+		case e := <-ev:
+			got[e.Environment] = e
+		case <-time.After(time.Minute):
+			t.Fatalf("passes after a minute: %v", got)
+		}
+	}
+	if e := got["dev"]; e.Err != nil || e.Report == nil || e.Report.Record == nil || e.Report.Record.Outcome != sync.Succeeded {
+		t.Errorf("dev, beside a stalled Git server: %+v", e)
+	}
+	var timeout *sync.TimeoutError
+	if e := got["stuck"]; !errors.As(e.Err, &timeout) {
+		t.Errorf("the stalled environment's pass: %v, want a Git timeout", e.Err)
+	}
+	st, err := op.Status(t.Context(), "stuck")
+	if err != nil || st.LastError == "" || st.NextRetry.IsZero() {
+		t.Errorf("status of the stalled environment does not show the failure and its retry: %+v", st)
+	}
+	began := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if took := time.Since(began); took > 6*time.Second {
+		t.Errorf("shutdown took %s, more than its 5s grace", took)
 	}
 }

@@ -25,6 +25,9 @@ type Syncer struct {
 	// environments without age identities (see secrets.VersionerFor).
 	VersionKeyFile string
 
+	// GitTimeouts bound every conversation with a Git remote (zero: the
+	// defaults).
+	GitTimeouts Timeouts
 	// Holder names this process in the stacks' leases and journals.
 	Holder cluster.Holder
 	// LeaseTTL is how long a stack's lease outlives a writer that stopped
@@ -64,6 +67,7 @@ func (s *Syncer) Repo(r *environments.Repo) *Repo {
 	}
 	repo := NewRepo(r.URL, r.Auth, s.cfg.CacheDir)
 	repo.Observe = s.ObserveGit
+	repo.Timeouts = s.GitTimeouts
 	s.repos[r.Name] = repo
 	return repo
 }
