@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 
+	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
 	"github.com/flotilla-gitops/flotilla/stack"
@@ -250,5 +251,49 @@ func TestStalledGitServerFailsOnlyItsEnvironment(t *testing.T) {
 	}
 	if took := time.Since(began); took > 6*time.Second {
 		t.Errorf("shutdown took %s, more than its 5s grace", took)
+	}
+}
+
+// Without any journal to go by (its writer lost it, or an older version
+// deployed), a new commit whose specs are live but whose stack Swarm
+// reports degraded is a failed deploy: the health check rolls it back to
+// the last good commit and quarantines it, instead of recording "no
+// changes" as success.
+func TestDegradedStackAtANewCommitIsRolledBack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev")
+	s := f.syncer()
+	if _, err := s.Sync(t.Context(), "dev", scheduled); err != nil {
+		t.Fatal(err)
+	}
+	bad := f.commit("dev", "dev-bad", true)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Sync(ctx, "dev", scheduled)
+		done <- err
+	}()
+	swarmtest.Eventually(t, time.Minute, func() (bool, string, error) {
+		return f.color("dev") == "dev-bad", "waiting for the update to be sent", nil
+	})
+	cancel()
+	<-done
+	if err := apply.RemoveJournal(t.Context(), cluster.NewFromClient(f.api), f.stacks["dev"]); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := s.Sync(t.Context(), "dev", scheduled)
+	if err == nil || rep.Record == nil || rep.Record.Commit.SHA != bad || rep.Record.Outcome != sync.RolledBack {
+		t.Fatalf("a pass over the degraded stack: %+v, %v; want the commit rolled back", rep, err)
+	}
+	if !strings.Contains(rep.Record.Error, "degraded") || !strings.Contains(rep.Record.Error, "code 3") {
+		t.Errorf("the record's reason %q does not say the stack was degraded, with the task error", rep.Record.Error)
+	}
+	if got := f.color("dev"); got != "dev-1" {
+		t.Errorf("dev runs COLOR=%s, want the last good dev-1", got)
+	}
+	rep, err = s.Sync(t.Context(), "dev", scheduled)
+	if err != nil || rep.Skip != sync.SkipQuarantined {
+		t.Errorf("the next pass: %q, %v; want the commit quarantined", rep.Skip, err)
 	}
 }
