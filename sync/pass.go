@@ -159,6 +159,11 @@ func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Re
 	if err != nil {
 		return nil, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
 	}
+	// A version key kept in the repository, readable by everyone allowed
+	// to deploy, makes versions the same whoever deploys.
+	if err := keys.UseRepoKey(fsys); err != nil {
+		return nil, fmt.Errorf("environment %s at %s: %w", e.Name, rev.Short(), err)
+	}
 	for _, w := range keys.Warnings {
 		log.Warn(w)
 	}

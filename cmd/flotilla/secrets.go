@@ -26,6 +26,7 @@ func newSecretsCmd(g *globals) *cobra.Command {
 		newSecretsDecryptCmd(g),
 		newSecretsEditCmd(g),
 		newSecretsRekeyCmd(g),
+		newSecretsVersionKeyCmd(g),
 	)
 	return cmd
 }

@@ -194,6 +194,9 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	if err != nil {
 		return nil, err
 	}
+	if err := keys.UseRepoKey(fsys); err != nil {
+		return nil, err
+	}
 	log := g.logger()
 	for _, w := range keys.Warnings {
 		log.Warn(w)
