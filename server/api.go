@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	gosync "sync"
+	"time"
 
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/sync"
@@ -148,6 +150,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request, env string) {
 		return
 	}
 	if err := s.op.Trigger(env, sync.TriggerManual, req.Force); err != nil {
+		if b, ok := errors.AsType[*sync.BackoffError](err); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(b.Until).Seconds()+0.5))))
+		}
 		writeError(w, code(err, http.StatusServiceUnavailable), err.Error())
 		return
 	}
@@ -214,6 +219,9 @@ func code(err error, fallback int) int {
 	}
 	if _, ok := errors.AsType[*sync.WindowError](err); ok {
 		return http.StatusConflict
+	}
+	if _, ok := errors.AsType[*sync.BackoffError](err); ok {
+		return http.StatusTooManyRequests
 	}
 	return fallback
 }

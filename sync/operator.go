@@ -31,6 +31,9 @@ type OperatorOptions struct {
 	// rollback — so that nothing can hold an environment forever
 	// (default 30m).
 	PassTimeout time.Duration
+	// StatusTTL is how long a computed status is served before it is
+	// worked out again (default 15s); a finished job refreshes it sooner.
+	StatusTTL time.Duration
 	// Observers are told of every finished pass, whatever started it
 	// (metrics, notifications, live events).
 	Observers []Observer
@@ -49,6 +52,7 @@ type Operator struct {
 	runner   Runner
 	cron     *cron.Cron
 	envs     map[string]*envState
+	statuses map[string]*cachedStatus
 	stopping bool
 
 	sem      chan struct{}
@@ -80,13 +84,16 @@ func NewOperator(runner Runner, o OperatorOptions) *Operator {
 	if o.Grace == 0 {
 		o.Grace = 30 * time.Second
 	}
+	if o.StatusTTL == 0 {
+		o.StatusTTL = 15 * time.Second
+	}
 	if o.PassTimeout == 0 {
 		o.PassTimeout = 30 * time.Minute
 	}
 	if o.MaxJitter == 0 {
 		o.MaxJitter = 5 * time.Second
 	}
-	op := &Operator{o: o, now: time.Now, runner: runner, envs: map[string]*envState{}, sem: make(chan struct{}, o.Parallel)}
+	op := &Operator{o: o, now: time.Now, runner: runner, envs: map[string]*envState{}, statuses: map[string]*cachedStatus{}, sem: make(chan struct{}, o.Parallel)}
 	op.passCtx, op.cancelPasses = context.WithCancel(context.Background())
 	op.setEnvironments(runner.Config())
 	return op
@@ -153,6 +160,7 @@ func (op *Operator) Reload(runner Runner) error {
 	old := op.cron
 	op.runner = runner
 	op.setEnvironments(runner.Config())
+	op.statuses = map[string]*cachedStatus{}
 	if err := op.startCron(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/flotilla-gitops/flotilla/environments"
 )
@@ -17,6 +18,18 @@ type WindowError struct{ Environment, Reason string }
 
 func (e *WindowError) Error() string {
 	return fmt.Sprintf("environment %s is %s: sync with force to override", e.Environment, e.Reason)
+}
+
+// BackoffError refuses a trigger while env backs off after failures.
+type BackoffError struct {
+	Environment string
+	Until       time.Time
+	Last        error
+}
+
+func (e *BackoffError) Error() string {
+	return fmt.Sprintf("environment %s backs off after failing (%v) until %s: sync with force to try now",
+		e.Environment, e.Last, e.Until.UTC().Format(time.RFC3339))
 }
 
 // Trigger queues a pass of env (a webhook, the API). A pass already running
@@ -36,6 +49,12 @@ func (op *Operator) Trigger(env string, t Trigger, force bool) error {
 			op.envs[env].window = reason
 			return &WindowError{Environment: env, Reason: reason}
 		}
+	}
+	// After failures, webhooks and API calls wait for the backoff like the
+	// schedule does — a loop of them must not hammer a broken remote or
+	// engine — unless forced.
+	if st := op.envs[env]; !force && st != nil && op.now().Before(st.nextRetry) {
+		return &BackoffError{Environment: env, Until: st.nextRetry, Last: st.lastErr}
 	}
 	o := Options{Trigger: t, Force: force, Heal: t == TriggerManual || e.SelfHeal == environments.SelfHealHeal}
 	return op.enqueueLocked(env, &job{kind: jobPass, o: o})
@@ -67,16 +86,45 @@ func (op *Operator) Environments() []string {
 	return names
 }
 
-// Status is the runner's status of env plus what the loop knows.
+// Status is env's status plus what the loop knows. Working a status out
+// costs a Git listing, a render and engine calls, so it is kept for
+// StatusTTL (and until env's next job finishes): requests read the copy,
+// and concurrent ones share one computation. A flood of API reads never
+// reaches the forge or the manager.
 func (op *Operator) Status(ctx context.Context, env string) (*Status, error) {
 	runner, err := op.current(env)
 	if err != nil {
 		return nil, err
 	}
-	s, err := runner.Status(ctx, env)
-	if err != nil {
-		return nil, err
+	op.mu.Lock()
+	c := op.statuses[env]
+	if c == nil || (c.done() && op.now().Sub(c.at) > op.o.StatusTTL) {
+		c = &cachedStatus{ready: make(chan struct{})}
+		op.statuses[env] = c
+		go func() {
+			// Computed for every waiter: one leaving does not cancel it.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			st, err := runner.Status(sctx, env)
+			op.mu.Lock()
+			c.st, c.err, c.at = st, err, op.now()
+			if err != nil && op.statuses[env] == c {
+				delete(op.statuses, env) // an error is not kept
+			}
+			op.mu.Unlock()
+			close(c.ready)
+		}()
 	}
+	op.mu.Unlock()
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	s := *c.st
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if st := op.envs[env]; st != nil {
@@ -85,7 +133,24 @@ func (op *Operator) Status(ctx context.Context, env string) (*Status, error) {
 			s.LastError = st.lastErr.Error()
 		}
 	}
-	return s, nil
+	return &s, nil
+}
+
+// cachedStatus is one computed status, or one being computed.
+type cachedStatus struct {
+	ready chan struct{}
+	st    *Status
+	err   error
+	at    time.Time
+}
+
+func (c *cachedStatus) done() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func (op *Operator) current(env string) (Runner, error) {

@@ -145,6 +145,7 @@ func (op *Operator) finish(runner Runner, env string, t Trigger, rep *Report, er
 		return // the pin is lifted; the pass that follows reports
 	}
 	op.mu.Lock()
+	delete(op.statuses, env) // the next read sees what this job did
 	if st := op.envs[env]; st != nil {
 		if err != nil && (rep == nil || rep.Record == nil) {
 			// Not a recorded deploy failure (those are quarantined): an

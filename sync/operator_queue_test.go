@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	gosync "sync"
 	"testing"
@@ -147,6 +148,63 @@ func TestOperatorSurvivesAPanickingPass(t *testing.T) {
 		}
 		if good != 2 {
 			t.Errorf("%d passes of the healthy environment in 90s of a 1m schedule, want 2", good)
+		}
+		stop()
+	})
+}
+
+// Status is served from the last computation for a while, and recomputed
+// once a job of the environment finished: a loop of API reads costs no
+// Git listing and no engine call.
+func TestOperatorServesStatusFromItsCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, op, _, stop := startObserved(t, "prod")
+		for range 20 {
+			if _, err := op.Status(t.Context(), "prod"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f.statusCalls != 1 {
+			t.Errorf("20 reads computed the status %d times, want once", f.statusCalls)
+		}
+		time.Sleep(20 * time.Second) // past the TTL
+		op.Status(t.Context(), "prod")
+		if f.statusCalls != 2 {
+			t.Errorf("a read after the TTL: %d computations, want 2", f.statusCalls)
+		}
+		if err := op.Trigger("prod", TriggerManual, false); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		op.Status(t.Context(), "prod")
+		if f.statusCalls != 3 {
+			t.Errorf("a read after a pass: %d computations, want 3", f.statusCalls)
+		}
+		stop()
+	})
+}
+
+// After a failure, webhooks and API syncs wait for the backoff like the
+// schedule: a loop of them cannot hammer a broken remote. Forcing goes
+// through.
+func TestOperatorTriggersRespectTheBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"dev": {Repo: "shop", Schedule: "@every 1h"}})
+		f.tipsErr = errors.New("dial tcp: connection refused")
+		op := NewOperator(f, noJitter)
+		stop := start(t, op)
+		synctest.Wait()
+		err := op.Trigger("dev", TriggerWebhook, false)
+		if _, ok := errors.AsType[*BackoffError](err); !ok {
+			t.Errorf("a webhook right after a failure: %v, want a BackoffError", err)
+		}
+		if err := op.Trigger("dev", TriggerManual, true); err != nil {
+			t.Errorf("a forced sync during the backoff: %v", err)
+		}
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		if err := op.Trigger("dev", TriggerWebhook, false); err != nil {
+			t.Errorf("a webhook after the backoff: %v", err)
 		}
 		stop()
 	})

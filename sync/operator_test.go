@@ -28,6 +28,7 @@ type fakeRunner struct {
 	interrupted []string
 	failures    []string // RecordFailure calls: "env: error"
 	panics      map[string]bool
+	statusCalls int
 }
 
 func newFakeRunner(t *testing.T, envs map[string]*environments.EnvironmentSpec) *fakeRunner {
@@ -102,7 +103,12 @@ func (f *fakeRunner) Sync(ctx context.Context, env string, o Options) (*Report, 
 	return &Report{Environment: env, Skip: SkipNoChanges, SkipMessage: "no changes"}, nil
 }
 
-func (f *fakeRunner) Status(context.Context, string) (*Status, error)   { return &Status{}, nil }
+func (f *fakeRunner) Status(_ context.Context, env string) (*Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusCalls++
+	return &Status{Environment: env}, nil
+}
 func (f *fakeRunner) History(context.Context, string) ([]Record, error) { return nil, nil }
 func (f *fakeRunner) Rollback(_ context.Context, env, to string) (*Report, error) {
 	f.mu.Lock()
