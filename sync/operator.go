@@ -67,6 +67,7 @@ type envState struct {
 	running bool
 	queue   []*job // what runs after the current job, in order
 	window  string
+	drifted bool // the last pass found drift
 	lastErr error
 	// failures in a row of automatic passes, and when to try again.
 	failures  int

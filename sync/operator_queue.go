@@ -2,6 +2,7 @@ package sync
 
 import (
 	"github.com/flotilla-gitops/flotilla/environments"
+	"strings"
 
 	"context"
 	"fmt"
@@ -157,7 +158,31 @@ func (op *Operator) finish(runner Runner, env string, t Trigger, rep *Report, er
 	}
 	op.mu.Unlock()
 	e, _ := runner.Config().Environment(env)
-	op.notify(newPassEvent(e, t, rep, err, took))
+	ev := newPassEvent(e, t, rep, err, took)
+	op.logDrift(env, ev.Report)
+	op.notify(ev)
+}
+
+// logDrift says once, at WARN, when env's live stack drifts from the
+// deployed commit and once when it no longer does — not on every tick.
+func (op *Operator) logDrift(env string, rep *Report) {
+	if rep == nil || rep.Plan.Stack == "" {
+		return // the pass did not get as far as a plan
+	}
+	op.mu.Lock()
+	st := op.envs[env]
+	if st == nil || st.drifted == rep.Drift {
+		op.mu.Unlock()
+		return
+	}
+	st.drifted = rep.Drift
+	op.mu.Unlock()
+	if rep.Drift {
+		op.o.Log.Warn("drift: the live stack differs from the deployed commit", "env", env, "stack", rep.Stack,
+			"objects", strings.Join(changeLines(rep.Plan), "; "), "healed", rep.Record != nil && !rep.Record.Failed())
+		return
+	}
+	op.o.Log.Warn("drift cleared: the live stack matches the deployed commit again", "env", env, "stack", rep.Stack)
 }
 
 func (op *Operator) notify(ev PassEvent) {

@@ -1,13 +1,18 @@
 package sync
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	gosync "sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/environments"
 )
 
@@ -207,5 +212,46 @@ func TestOperatorTriggersRespectTheBackoff(t *testing.T) {
 			t.Errorf("a webhook after the backoff: %v", err)
 		}
 		stop()
+	})
+}
+
+// driftRunner reports drift on the passes its drift slice says.
+type driftRunner struct {
+	*fakeRunner
+	drift []bool
+	n     int
+}
+
+func (d *driftRunner) Sync(ctx context.Context, env string, o Options) (*Report, error) {
+	d.fakeRunner.Sync(ctx, env, o)
+	rep := &Report{Environment: env, Stack: "s-" + env, Plan: diff.Plan{Stack: "s-" + env}}
+	if d.n < len(d.drift) && d.drift[d.n] {
+		rep.Drift = true
+		rep.Plan.Changes = []diff.Change{{Kind: diff.KindService, Name: "s-" + env + "_web", Action: diff.ActionUpdate}}
+	}
+	d.n++
+	return rep, nil
+}
+
+// Drift is logged at WARN once when it appears and once when it clears,
+// not on every tick.
+func TestOperatorLogsDriftOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"dev": {Repo: "shop", Schedule: "@every 1m"}})
+		r := &driftRunner{fakeRunner: f, drift: []bool{false, true, true, true, false, false}}
+		var logs bytes.Buffer
+		o := noJitter
+		o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		stop := start(t, NewOperator(r, o))
+		time.Sleep(5*time.Minute + 30*time.Second)
+		synctest.Wait()
+		stop()
+		out := logs.String()
+		if n := strings.Count(out, "msg=\"drift: "); n != 1 {
+			t.Errorf("drift logged %d times over three drifting passes, want once:\n%s", n, out)
+		}
+		if n := strings.Count(out, "msg=\"drift cleared"); n != 1 || !strings.Contains(out, "level=WARN") {
+			t.Errorf("drift cleared logged %d times, want once at WARN:\n%s", n, out)
+		}
 	})
 }
