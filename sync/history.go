@@ -32,6 +32,9 @@ const (
 	TriggerRollback Trigger = "rollback"
 	// TriggerResume: the pass that follows lifting a pin.
 	TriggerResume Trigger = "resume"
+	// TriggerConfig: the environment's configuration changed under the
+	// deployed commit (variables, files, identities, policy…).
+	TriggerConfig Trigger = "config"
 	// TriggerImage: a tag the stack uses moved to a new digest
 	// (watchImages).
 	TriggerImage Trigger = "image"
@@ -82,6 +85,9 @@ type Record struct {
 	// (image → digest): a digest whose deploy failed is not applied again
 	// until its tag moves again or Git changes.
 	Images map[string]string `json:"images,omitempty"`
+	// Config fingerprints the environment's configuration the pass
+	// deployed with (see configDigest).
+	Config string `json:"config,omitempty"`
 }
 
 // Failed reports whether the pass failed.

@@ -32,7 +32,7 @@ type deployment struct {
 func (p *deployment) record(ctx context.Context, outcome Outcome, cause error) (*Report, error) {
 	r := Record{Environment: p.e.Name, Stack: p.e.Stack, Commit: p.rev, Trigger: p.o.Trigger, Plan: summaryLine(p.rep.Plan),
 		Changes: append(movedLines(p.o.Moved), changeLines(p.rep.Plan)...), Outcome: outcome, Started: p.started,
-		Finished: p.s.now(), LastGood: lastGood(p.records), Images: movedDigests(p.o.Moved)}
+		Finished: p.s.now(), LastGood: lastGood(p.records), Images: movedDigests(p.o.Moved), Config: configDigest(p.e)}
 	if outcome == Succeeded {
 		r.LastGood = p.rev.SHA
 	}
@@ -94,7 +94,16 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
 	}
 	rep.Plan = diff.Compute(desired, live)
-	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
+	deployed := last != nil && last.Commit.SHA == rev.SHA && !last.Failed()
+	// A configuration changed under the deployed commit is a new desired
+	// state, whatever selfHeal says; records from before fingerprints
+	// never count as a change.
+	reconfigured := deployed && last.Config != "" && last.Config != configDigest(e)
+	if reconfigured {
+		p.o.Trigger = TriggerConfig
+		p.log = p.log.With("trigger", TriggerConfig)
+	}
+	rep.Drift = deployed && !reconfigured && rep.Plan.HasChanges()
 	if o.DryRun {
 		return rep, nil
 	}
@@ -102,7 +111,7 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep.skip(SkipDrift, "drift: the live stack differs from the deployed commit (selfHeal is not heal)"), nil
 	}
 	if !rep.Plan.HasChanges() {
-		return p.unchanged(ctx, last)
+		return p.unchanged(ctx, last, reconfigured)
 	}
 	return p.apply(ctx)
 }
@@ -111,9 +120,9 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 // commit's. A new commit is recorded only once its services are healthy; a
 // degraded one is a failed deploy, whatever the specs say (a writer killed
 // mid-deploy leaves exactly that).
-func (p *deployment) unchanged(ctx context.Context, last *Record) (*Report, error) {
+func (p *deployment) unchanged(ctx context.Context, last *Record, reconfigured bool) (*Report, error) {
 	p.rep.skip(SkipNoChanges, "no changes")
-	newCommit := last == nil || last.Commit.SHA != p.rev.SHA || last.Failed()
+	newCommit := last == nil || last.Commit.SHA != p.rev.SHA || last.Failed() || reconfigured
 	health, err := p.s.awaitHealth(ctx, p.d, p.e, newCommit)
 	if err != nil {
 		return p.rep, &RetryError{Err: err}

@@ -297,3 +297,39 @@ func TestDegradedStackAtANewCommitIsRolledBack(t *testing.T) {
 		t.Errorf("the next pass: %q, %v; want the commit quarantined", rep.Skip, err)
 	}
 }
+
+// The desired state is commit + configuration: a variable changed in the
+// configuration deploys like a new commit (trigger config), even where
+// selfHeal only warns about drift.
+func TestConfigurationChangeDeploysLikeACommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev")
+	f.repo.Switch("dev")
+	f.repo.Commit(map[string]string{"stack.yml": strings.Replace(webStack("x", false), "COLOR: x", `COLOR: "${TINT}"`, 1)}, "tint from the configuration")
+	f.repo.Push("dev")
+	raw, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(tint string) {
+		cfg := replaceLine(t, string(raw), "stack: "+f.stacks["dev"]+"}", "stack: "+f.stacks["dev"]+", selfHeal: warn, variables: {TINT: "+tint+"}}")
+		if err := os.WriteFile(f.config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("blue")
+	if _, err := f.syncer().Sync(t.Context(), "dev", scheduled); err != nil {
+		t.Fatal(err)
+	}
+	write("green") // and SIGHUP: a new Syncer over the new configuration
+	rep, err := f.syncer().Sync(t.Context(), "dev", scheduled)
+	if err != nil || rep.Record == nil || rep.Record.Trigger != sync.TriggerConfig || rep.Drift {
+		t.Fatalf("the pass after the configuration changed: %+v (drift %v), %v; want a deploy with trigger config", rep.Record, rep.Drift, err)
+	}
+	if got := f.color("dev"); got != "green" {
+		t.Errorf("dev runs COLOR=%s, want the configuration's green", got)
+	}
+	if rep, err := f.syncer().Sync(t.Context(), "dev", scheduled); err != nil || rep.Record != nil || rep.Skip != sync.SkipNoChanges {
+		t.Errorf("the next pass: %+v / %q, %v; want nothing to do", rep.Record, rep.Skip, err)
+	}
+}

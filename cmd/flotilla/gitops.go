@@ -427,6 +427,9 @@ func newValidateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			if err := sync.CheckKeys(s.Config(), s.VersionKeyFile); err != nil {
+				return fmt.Errorf("%s: %w", cf.path, err)
+			}
 			fmt.Fprintf(g.stdout, "%s: configuration valid\n", cf.path)
 			var failed []string
 			for _, env := range s.Config().EnvironmentNames() {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,19 @@ func TestOperatorReloadsOnSIGHUPAndNotifies(t *testing.T) {
 	if resp, err := http.Get(o.api + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("after a rejected reload /healthz: %v %v", resp, err)
 	}
+
+	// An identity file that is there but holds no identity: `flotilla
+	// validate` refuses it, and so does a reload.
+	junk := filepath.Join(o.dir, "junk.key")
+	os.WriteFile(junk, []byte("not an age identity\n"), 0o600)
+	os.WriteFile(o.config, append(good, []byte(fmt.Sprintf("  junk: {repo: shop, branch: dev, files: [stack.yml], stack: %s-junk, identities: [%s]}\n", qa, junk))...), 0o600)
+	if out, err := runAll(t, "validate", "--config", o.config); err == nil {
+		t.Errorf("validate accepted an identity file holding no identity:\n%s", out)
+	}
+	o.cmd.Process.Signal(syscall.SIGHUP)
+	swarmtest.Eventually(t, 30*time.Second, func() (bool, string, error) {
+		return strings.Count(o.out.String(), "configuration reload rejected") == 2, "waiting for the second rejection in the log", nil
+	})
 
 	// A new environment on the same repository, added by a reload.
 	o.stacks["qa"] = qa

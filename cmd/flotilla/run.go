@@ -17,6 +17,7 @@ import (
 
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/server"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
@@ -90,6 +91,10 @@ one is rejected and the old one kept).`,
 			go func() {
 				for range hup {
 					next, err := environments.Load(cf.path)
+					if err == nil {
+						// What `flotilla validate` refuses, a reload refuses.
+						err = sync.CheckKeys(next, os.Getenv(secrets.EnvVersionKeyFile))
+					}
 					if err != nil {
 						log.Error("configuration reload rejected; keeping the one in force", "file", cf.path, "err", err)
 						continue
