@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -171,12 +173,19 @@ func (op *Operator) History(ctx context.Context, env string) ([]Record, error) {
 	return r.History(ctx, env)
 }
 
-// Ready reports whether every cluster answers.
+// Ready reports whether every cluster answers, and names the environments
+// whose pin cannot be honoured: they will not deploy until a person acts.
 func (op *Operator) Ready(ctx context.Context) error {
 	op.mu.Lock()
 	r := op.runner
+	var pins []error
+	for _, name := range slices.Sorted(maps.Keys(op.envs)) {
+		if pe, ok := errors.AsType[*PinError](op.envs[name].lastErr); ok {
+			pins = append(pins, pe)
+		}
+	}
 	op.mu.Unlock()
-	return r.Ready(ctx)
+	return errors.Join(append([]error{r.Ready(ctx)}, pins...)...)
 }
 
 // Config is the configuration in force.

@@ -255,3 +255,25 @@ func TestOperatorLogsDriftOnce(t *testing.T) {
 		}
 	})
 }
+
+// pinnedRunner's passes all fail on a pin set for another repository.
+type pinnedRunner struct{ *fakeRunner }
+
+func (p pinnedRunner) Sync(context.Context, string, Options) (*Report, error) {
+	return nil, &PinError{Environment: "prod", Pin: Pin{SHA: "c32cb0a"}, Why: "the pin was set for another repository"}
+}
+
+// A pin that cannot be honoured is never silent: /readyz names it.
+func TestOperatorReadinessNamesAPinItCannotHonour(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"prod": {Repo: "shop", Schedule: "@every 1h"}})
+		op := NewOperator(pinnedRunner{f}, noJitter)
+		stop := start(t, op)
+		synctest.Wait()
+		err := op.Ready(t.Context())
+		if _, ok := errors.AsType[*PinError](err); !ok {
+			t.Errorf("Ready: %v, want the pin named", err)
+		}
+		stop()
+	})
+}
