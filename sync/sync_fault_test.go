@@ -333,3 +333,35 @@ func TestConfigurationChangeDeploysLikeACommit(t *testing.T) {
 		t.Errorf("the next pass: %+v / %q, %v; want nothing to do", rep.Record, rep.Skip, err)
 	}
 }
+
+// The Git cache is shared by every environment of a repository: a commit
+// that exists only on dev is not a rollback target for prod, whose own
+// history never deployed it.
+func TestRollbackRefusesAnotherBranchsCommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "dev", "prod")
+	s := f.syncer()
+	for _, env := range []string{"dev", "prod"} {
+		if _, err := s.Sync(t.Context(), env, scheduled); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devOnly := f.commit("dev", "dev-2", false)
+	if _, err := s.Sync(t.Context(), "dev", scheduled); err != nil {
+		t.Fatal(err)
+	}
+	f.commit("prod", "prod-2", false)
+	if _, err := s.Sync(t.Context(), "prod", scheduled); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Rollback(t.Context(), "prod", devOnly)
+	if err == nil || !strings.Contains(err.Error(), "never deployed successfully") {
+		t.Fatalf("rolling prod back to a dev-only commit: %v, want a refusal", err)
+	}
+	if got := f.color("prod"); got != "prod-2" {
+		t.Errorf("prod runs COLOR=%s after the refused rollback, want prod-2", got)
+	}
+	if st, err := s.Status(t.Context(), "prod"); err != nil || st.Pin != nil {
+		t.Errorf("the refused rollback left a pin: %+v, %v", st.Pin, err)
+	}
+}
