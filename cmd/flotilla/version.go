@@ -14,32 +14,62 @@ var (
 	commit  = ""
 )
 
+// versionInfo is `flotilla version -o json`.
+type versionInfo struct {
+	Flotilla    string      `json:"flotilla"`
+	Commit      string      `json:"commit"`
+	Go          string      `json:"go"`
+	Platform    string      `json:"platform"`
+	Engine      *engineInfo `json:"engine,omitempty"`
+	EngineError string      `json:"engineError,omitempty"`
+}
+
+type engineInfo struct {
+	Version       string `json:"version"`
+	APIVersion    string `json:"apiVersion"`
+	MinAPIVersion string `json:"minAPIVersion"`
+	Negotiated    string `json:"negotiatedAPIVersion"`
+}
+
 func newVersionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var out outputFlag
+	cmd := &cobra.Command{
+		Use:   "version [-o text|json]",
 		Short: "Print Flotilla's version and, when an engine answers, Docker's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w := g.stdout
-			fmt.Fprintf(w, "Flotilla:   %s (commit %s)\n", version, buildCommit())
-			fmt.Fprintf(w, "Go:         %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			d, err := g.docker(cmd.Context())
-			if err != nil {
+			if err := out.check(); err != nil {
+				return err
+			}
+			info := versionInfo{Flotilla: version, Commit: buildCommit(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			if d, err := g.docker(cmd.Context()); err != nil {
 				g.logger().Debug("no engine answers", "err", err)
-				fmt.Fprintf(w, "Engine:     unavailable (%v)\n", err)
-				return nil
+				info.EngineError = err.Error()
+			} else {
+				defer d.Close()
+				if v, err := d.ServerVersion(cmd.Context()); err != nil {
+					info.EngineError = err.Error()
+				} else {
+					info.Engine = &engineInfo{v.Version, v.APIVersion, v.MinAPIVersion, d.APIVersion()}
+				}
 			}
-			defer d.Close()
-			v, err := d.ServerVersion(cmd.Context())
-			if err != nil {
-				fmt.Fprintf(w, "Engine:     unavailable (%v)\n", err)
-				return nil
+			if out.json() {
+				return writeJSON(g.stdout, info)
 			}
-			fmt.Fprintf(w, "Engine:     %s (API %s, minimum %s)\n", v.Version, v.APIVersion, v.MinAPIVersion)
-			fmt.Fprintf(w, "Negotiated: API %s\n", d.APIVersion())
+			w := g.stdout
+			fmt.Fprintf(w, "Flotilla:   %s (commit %s)\n", info.Flotilla, info.Commit)
+			fmt.Fprintf(w, "Go:         %s %s\n", info.Go, info.Platform)
+			if e := info.Engine; e != nil {
+				fmt.Fprintf(w, "Engine:     %s (API %s, minimum %s)\n", e.Version, e.APIVersion, e.MinAPIVersion)
+				fmt.Fprintf(w, "Negotiated: API %s\n", e.Negotiated)
+			} else {
+				fmt.Fprintf(w, "Engine:     unavailable (%s)\n", info.EngineError)
+			}
 			return nil
 		},
 	}
+	out.register(cmd.Flags(), "version")
+	return cmd
 }
 
 // buildCommit prefers the commit set with -ldflags, then the VCS stamp the Go
