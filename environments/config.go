@@ -107,6 +107,10 @@ type Policy struct {
 	Prune            *bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
+	// Schedule (cron) or Interval (a duration): when environments that say
+	// neither poll Git. At most one is set.
+	Schedule string
+	Interval time.Duration
 	// Policy is defaults.policy, what environments' policies inherit.
 	Policy *PolicySpec
 
@@ -152,9 +156,12 @@ type EnvironmentSpec struct {
 	Prune            *bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
-	Schedule         string
-	SyncWindows      []*SyncWindow
-	SelfHeal         SelfHeal
+	// Schedule is a cron expression; Interval a duration between polls,
+	// as Flux and doco-cd users write it. At most one is set.
+	Schedule    string
+	Interval    time.Duration
+	SyncWindows []*SyncWindow
+	SelfHeal    SelfHeal
 	// Policy limits what the environment's stack may do; its unset fields
 	// inherit from defaults.policy.
 	Policy *PolicySpec
@@ -247,6 +254,10 @@ const (
 	DefaultHistoryLimit     = 50
 	DefaultPath             = "."
 )
+
+// MinInterval is the shortest interval accepted: every poll lists the
+// repository's refs, and forges rate-limit clients that poll faster.
+const MinInterval = 5 * time.Second
 
 // DefaultPrune is false: removing what Git no longer lists is opt-in, so a
 // mistaken commit can't delete a running service unless the operator asked.

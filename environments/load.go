@@ -179,6 +179,8 @@ func (r *reader) policy(n *yaml.Node) Policy {
 		"prune":            func(v *yaml.Node) { p.Prune = r.boolean(v, "defaults.prune") },
 		"onFailure":        func(v *yaml.Node) { p.OnFailure = OnFailure(r.str(v, "defaults.onFailure")) },
 		"progressDeadline": func(v *yaml.Node) { p.ProgressDeadline = r.duration(v, "defaults.progressDeadline") },
+		"schedule":         func(v *yaml.Node) { p.Schedule = r.str(v, "defaults.schedule") },
+		"interval":         func(v *yaml.Node) { p.Interval = r.duration(v, "defaults.interval") },
 		"policy":           func(v *yaml.Node) { p.Policy = r.policySpec(v, "defaults.policy") },
 	})
 	return p

@@ -100,7 +100,7 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
+	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != "@every 2m0s" || tools.Interval != 2*time.Minute {
 		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
 	}
 	if _, err := c.Environment("nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {

@@ -74,6 +74,7 @@ func (v *validator) config(c *Config) {
 		v.cluster(c.Clusters[name])
 	}
 	v.policy(c.Defaults.at, "defaults", c.Defaults.OnFailure)
+	v.when(c.Defaults.at, "defaults", c.Defaults.Schedule, c.Defaults.Interval)
 	v.policySpec(c.Defaults.Policy, "defaults.policy")
 	for _, p := range c.SensitivePatterns {
 		if strings.TrimSpace(strings.ReplaceAll(p, "*", "")) == "" {

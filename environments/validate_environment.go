@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -107,9 +108,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}
-	if s.Schedule != "" {
-		v.schedule(at, "schedule", s.Schedule, what)
-	}
+	v.when(at, what, s.Schedule, s.Interval)
 	for _, w := range s.SyncWindows {
 		ww := what + " sync window"
 		if w.Kind != Allow && w.Kind != Deny && fieldOK(w.at, "kind") {
@@ -121,6 +120,19 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 		if w.Duration <= 0 && fieldOK(w.at, "duration") {
 			v.add(w.at.of("duration"), "%s: duration is required", ww)
 		}
+	}
+}
+
+// when checks the poll timing of an environment or of defaults: a cron
+// schedule or an interval, not both.
+func (v *validator) when(at fieldPos, what, schedule string, interval time.Duration) {
+	switch {
+	case schedule != "" && interval != 0:
+		v.add(at.of("interval"), "%s: give schedule (cron) or interval (a duration), not both", what)
+	case schedule != "":
+		v.schedule(at, "schedule", schedule, what)
+	case interval != 0 && interval < MinInterval:
+		v.add(at.of("interval"), "%s: interval %s is shorter than %s: every poll lists the repository", what, interval, MinInterval)
 	}
 }
 
