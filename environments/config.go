@@ -222,12 +222,17 @@ type NotificationType string
 const (
 	WebhookNotification NotificationType = "webhook"
 	SlackNotification   NotificationType = "slack"
+	// ShoutrrrNotification sends to any service a shoutrrr URL names:
+	// discord://, teams://, telegram://, ntfy://, gotify://, matrix://,
+	// mattermost://, smtp://, generic://…
+	ShoutrrrNotification NotificationType = "shoutrrr"
 )
 
 // Notification sends the results of passes somewhere.
 type Notification struct {
 	Type NotificationType
-	// URL, or URLFile when the URL itself is a secret (a Slack webhook).
+	// URL, or URLFile when the URL itself is a secret (a Slack webhook, a
+	// shoutrrr URL with a token).
 	URL     string
 	URLFile string
 	// Environments limits the notification to these; empty means all.

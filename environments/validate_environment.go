@@ -222,12 +222,17 @@ func (v *validator) secretFile(at fieldPos, key, path, what string) {
 
 func (v *validator) notification(c *Config, n *Notification) {
 	const what = "notification"
-	if n.Type != WebhookNotification && n.Type != SlackNotification && fieldOK(n.at, "type") {
-		v.add(n.at.of("type"), "%s: type %q must be webhook or slack", what, n.Type)
+	if !slices.Contains([]NotificationType{WebhookNotification, SlackNotification, ShoutrrrNotification}, n.Type) && fieldOK(n.at, "type") {
+		v.add(n.at.of("type"), "%s: type %q must be webhook, slack or shoutrrr", what, n.Type)
 	}
 	switch {
 	case n.URL != "" && n.URLFile != "":
 		v.add(n.at.of("urlFile"), "%s: give url or urlFile, not both", what)
+	case n.URL != "" && n.Type == ShoutrrrNotification:
+		// The URL is not repeated: it may hold a token.
+		if err := CheckShoutrrrURL(n.URL); err != nil {
+			v.add(n.at.of("url"), "%s: url %v", what, err)
+		}
 	case n.URL != "":
 		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add(n.at.of("url"), "%s: url must be an http:// or https:// URL", what)
