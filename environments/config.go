@@ -14,11 +14,14 @@ type Config struct {
 	// File is the configuration file's path, as given to Load.
 	File string
 	// CacheDir holds the Git object caches.
-	CacheDir      string
-	Repos         map[string]*Repo
-	Clusters      map[string]*Cluster
-	Defaults      Policy
-	Environments  map[string]*EnvironmentSpec
+	CacheDir     string
+	Repos        map[string]*Repo
+	Clusters     map[string]*Cluster
+	Defaults     Policy
+	Environments map[string]*EnvironmentSpec
+	// Includes and Discover declare environments in Git: Expand adds them.
+	Includes      []*Include
+	Discover      []*Discovery
 	Server        *Server
 	Notifications []*Notification
 	History       History
@@ -167,6 +170,8 @@ type EnvironmentSpec struct {
 	Policy *PolicySpec
 
 	at fieldPos
+	// source is set for an environment declared in Git (Expand).
+	source *source
 }
 
 // Server is the HTTP endpoint: health, metrics, API, webhooks.

@@ -119,6 +119,17 @@ func (d *decoder) named(n *yaml.Node, what string, each func(name string, k, v *
 	}
 }
 
+// each calls fn for every item of a sequence of mappings.
+func (d *decoder) each(n *yaml.Node, what string, fn func(i int, item *yaml.Node)) {
+	if n.Kind != yaml.SequenceNode {
+		d.add(posOf(n), "%s must be a list, not %s", what, kindName(n))
+		return
+	}
+	for i, item := range n.Content {
+		fn(i, resolve(item))
+	}
+}
+
 // str accepts any non-empty scalar: "branch: 2024" is a branch name, not a number.
 func (d *decoder) str(n *yaml.Node, what string) string {
 	if n.Kind != yaml.ScalarNode {

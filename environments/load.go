@@ -45,17 +45,22 @@ func Load(path string) (*Config, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// syntax reports a YAML syntax error at its line.
+func (d *decoder) syntax(err error) {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.add(Pos{Line: line, Column: 1}, "%s", m[2])
+		return
+	}
+	d.add(Pos{}, "%v", err)
+}
+
 // parse decodes what it can; parsed is false when there was no document to decode.
 func parse(d *decoder, data []byte, dir string) (c *Config, parsed bool) {
 	c = &Config{at: fieldPos{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			d.add(Pos{Line: line, Column: 1}, "%s", m[2])
-		} else {
-			d.add(Pos{}, "%v", err)
-		}
+		d.syntax(err)
 		return c, false
 	}
 	if len(doc.Content) == 0 {
@@ -101,6 +106,12 @@ func (r *reader) config(c *Config, n *yaml.Node) {
 				s.at["name"] = posOf(k)
 				c.Environments[name] = s
 			})
+		},
+		"include": func(v *yaml.Node) {
+			r.each(v, "include", func(i int, item *yaml.Node) { c.Includes = append(c.Includes, r.include(item, i)) })
+		},
+		"discover": func(v *yaml.Node) {
+			r.each(v, "discover", func(i int, item *yaml.Node) { c.Discover = append(c.Discover, r.discovery(item, i)) })
 		},
 		"server": func(v *yaml.Node) { c.Server = r.server(v) },
 		"notifications": func(v *yaml.Node) {

@@ -81,8 +81,14 @@ func (v *validator) config(c *Config) {
 			v.add(c.at.of("sensitivePatterns"), "sensitivePatterns: %q matches every name or none; give part of a name, such as *PASSWORD*", p)
 		}
 	}
-	if len(c.Environments) == 0 && fieldOK(c.at, "environments") {
-		v.add(c.at.of("environments"), "no environments defined")
+	if len(c.Environments) == 0 && len(c.Includes) == 0 && len(c.Discover) == 0 && fieldOK(c.at, "environments") {
+		v.add(c.at.of("environments"), "no environments defined (nor include: or discover:)")
+	}
+	for i, inc := range c.Includes {
+		v.include(c, inc, i)
+	}
+	for i, d := range c.Discover {
+		v.discovery(c, d, i)
 	}
 	v.environments(c)
 	if c.Server != nil {

@@ -32,8 +32,15 @@ func (v *validator) environments(c *Config) {
 	// stacks maps cluster → stack → the environment deploying it: two
 	// environments on one stack would undo each other's deploys forever.
 	stacks := map[string]map[string]string{}
+	main := v
 	for _, name := range sortedKeys(c.Environments) {
 		s := c.Environments[name]
+		// An environment from Git is reported in its own file.
+		v := main
+		if s.source != nil && s.source.file != main.problems.file {
+			v = &validator{problems: &problems{file: s.source.file}}
+			defer func() { main.list = append(main.list, v.list...) }()
+		}
 		v.environment(c, s)
 		if s.Stack == "" {
 			continue
@@ -53,6 +60,24 @@ func (v *validator) environments(c *Config) {
 	}
 }
 
+// branchOrRef checks that exactly one of branch and ref is given, and valid.
+func (v *validator) branchOrRef(at fieldPos, what, branch, ref string) {
+	switch {
+	case branch != "" && ref != "":
+		v.add(at.of("ref"), "%s: give branch or ref, not both", what)
+	case branch != "":
+		if err := checkRefName("refs/heads/" + branch); err != nil {
+			v.add(at.of("branch"), "%s: branch %q: %v", what, branch, err)
+		}
+	case ref != "":
+		if err := checkRefName(ref); err != nil || !strings.HasPrefix(ref, "refs/") {
+			v.add(at.of("ref"), "%s: ref %q must be a full ref name such as refs/heads/main or refs/tags/v1", what, ref)
+		}
+	case fieldOK(at, "branch") && fieldOK(at, "ref"):
+		v.add(at.of(""), "%s: branch (or ref) is required", what)
+	}
+}
+
 func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	what := fmt.Sprintf("environment %q", s.Name)
 	at := s.at
@@ -62,20 +87,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	if v.required(at, "repo", s.Repo, what) && c.Repos[s.Repo] == nil {
 		v.add(at.of("repo"), "%s: unknown repo %q (defined: %s)", what, s.Repo, names(sortedKeys(c.Repos)))
 	}
-	switch {
-	case s.Branch != "" && s.Ref != "":
-		v.add(at.of("ref"), "%s: give branch or ref, not both", what)
-	case s.Branch != "":
-		if err := checkRefName("refs/heads/" + s.Branch); err != nil {
-			v.add(at.of("branch"), "%s: branch %q: %v", what, s.Branch, err)
-		}
-	case s.Ref != "":
-		if err := checkRefName(s.Ref); err != nil || !strings.HasPrefix(s.Ref, "refs/") {
-			v.add(at.of("ref"), "%s: ref %q must be a full ref name such as refs/heads/main or refs/tags/v1", what, s.Ref)
-		}
-	case fieldOK(at, "branch") && fieldOK(at, "ref"):
-		v.add(at.of(""), "%s: branch (or ref) is required", what)
-	}
+	v.branchOrRef(at, what, s.Branch, s.Ref)
 	if s.Path != "" && !validRepoPath(s.Path) {
 		v.add(at.of("path"), "%s: path %q must be a relative folder inside the repository, without ..", what, s.Path)
 	}
@@ -100,11 +112,15 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 			v.add(at.of("variables"), "%s: variable name %q must be letters, digits and _, not starting with a digit", what, k)
 		}
 	}
-	for i, id := range s.Identities {
-		v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
+	// Identities and policy of an environment from Git are its include's
+	// or discover entry's, checked there.
+	if s.source == nil {
+		for i, id := range s.Identities {
+			v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
+		}
+		v.policySpec(s.Policy, "environments."+s.Name+".policy")
 	}
 	v.policy(at, what, s.OnFailure)
-	v.policySpec(s.Policy, "environments."+s.Name+".policy")
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}
