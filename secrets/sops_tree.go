@@ -169,7 +169,9 @@ func (w *sopsWalk) comment(c *sopsComment, path []string, comments [][]string) {
 	v, err := decryptSOPSValue(c.text, w.key, sopsAdditionalData(path))
 	switch v := v.(type) {
 	case *sopsComment:
-		c.text = v.text
+		// As SOPS does, a decrypted comment goes on a line of its own,
+		// even one that followed a value.
+		c.text, c.inline = v.text, false
 	case string:
 		if err == nil {
 			c.text = v

@@ -225,7 +225,13 @@ func yamlMapping(m sopsMap) *yaml.Node {
 			head, first = nil, false
 		}
 		k := &yaml.Node{}
-		_ = k.Encode(e.key)
+		if e.key == "<<" {
+			// SOPS prints every << key as an explicit merge key, which
+			// keeps the merge when the decrypted file is read.
+			k = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!merge", Value: "<<", Style: yaml.TaggedStyle}
+		} else {
+			_ = k.Encode(e.key)
+		}
 		prependComment(&k.HeadComment, head)
 		head = nil
 		v := yamlNode(e.value)

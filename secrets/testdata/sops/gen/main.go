@@ -55,6 +55,9 @@ func main() {
 		{plain: "app.yaml", out: "app.sops.yaml", format: formats.Yaml, recipients: []string{them, me}},
 		{plain: "multi.yaml", out: "multi.sops.yaml", format: formats.Yaml, recipients: []string{me}},
 		{plain: "app.json", out: "app.sops.json", format: formats.Json, recipients: []string{me}},
+		// What YAML and JSON can hold that SOPS must print back exactly.
+		{plain: "edge.yaml", out: "edge.sops.yaml", format: formats.Yaml, recipients: []string{me}},
+		{plain: "edge.json", out: "edge.sops.json", format: formats.Json, recipients: []string{me}},
 		{plain: "db.env", out: "db.sops.env", format: formats.Dotenv, recipients: []string{me}},
 		{plain: "cert.pem", out: "cert.sops.pem", format: formats.Binary, recipients: []string{me}},
 		{plain: "regex.yaml", out: "regex.sops.yaml", format: formats.Yaml, recipients: []string{me},
