@@ -32,14 +32,14 @@ func (v *validator) environments(c *Config) {
 	// stacks maps cluster → stack → the environment deploying it: two
 	// environments on one stack would undo each other's deploys forever.
 	stacks := map[string]map[string]string{}
-	main := v
+	top := v
 	for _, name := range sortedKeys(c.Environments) {
 		s := c.Environments[name]
 		// An environment from Git is reported in its own file.
-		v := main
-		if s.source != nil && s.source.file != main.problems.file {
+		v := top
+		if s.source != nil && s.source.file != top.problems.file {
 			v = &validator{problems: &problems{file: s.source.file}}
-			defer func() { main.list = append(main.list, v.list...) }()
+			defer func() { top.list = append(top.list, v.list...) }()
 		}
 		v.environment(c, s)
 		if s.Stack == "" {
