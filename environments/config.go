@@ -18,9 +18,12 @@ type Config struct {
 	Repos    map[string]*Repo
 	Clusters map[string]*Cluster
 	// Registries are container registries' credentials, by host.
-	Registries    map[string]*Registry
-	Defaults      Policy
-	Environments  map[string]*EnvironmentSpec
+	Registries   map[string]*Registry
+	Defaults     Policy
+	Environments map[string]*EnvironmentSpec
+	// Includes and Discover declare environments in Git: Expand adds them.
+	Includes      []*Include
+	Discover      []*Discovery
 	Server        *Server
 	Notifications []*Notification
 	History       History
@@ -145,6 +148,10 @@ type Policy struct {
 	ProgressDeadline time.Duration
 	ResolveImage     ResolveImage
 	WatchImages      *bool
+	// Schedule (cron) or Interval (a duration): when environments that say
+	// neither poll Git. At most one is set.
+	Schedule string
+	Interval time.Duration
 	// Policy is defaults.policy, what environments' policies inherit.
 	Policy *PolicySpec
 
@@ -190,16 +197,21 @@ type EnvironmentSpec struct {
 	Prune            *bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
-	Schedule         string
-	SyncWindows      []*SyncWindow
-	SelfHeal         SelfHeal
-	ResolveImage     ResolveImage
-	WatchImages      *bool
+	// Schedule is a cron expression; Interval a duration between polls,
+	// as Flux and doco-cd users write it. At most one is set.
+	Schedule     string
+	Interval     time.Duration
+	SyncWindows  []*SyncWindow
+	SelfHeal     SelfHeal
+	ResolveImage ResolveImage
+	WatchImages  *bool
 	// Policy limits what the environment's stack may do; its unset fields
 	// inherit from defaults.policy.
 	Policy *PolicySpec
 
 	at fieldPos
+	// source is set for an environment declared in Git (Expand).
+	source *source
 }
 
 // Server is the HTTP endpoint: health, metrics, API, webhooks.
@@ -255,12 +267,17 @@ type NotificationType string
 const (
 	WebhookNotification NotificationType = "webhook"
 	SlackNotification   NotificationType = "slack"
+	// ShoutrrrNotification sends to any service a shoutrrr URL names:
+	// discord://, teams://, telegram://, ntfy://, gotify://, matrix://,
+	// mattermost://, smtp://, generic://…
+	ShoutrrrNotification NotificationType = "shoutrrr"
 )
 
 // Notification sends the results of passes somewhere.
 type Notification struct {
 	Type NotificationType
-	// URL, or URLFile when the URL itself is a secret (a Slack webhook).
+	// URL, or URLFile when the URL itself is a secret (a Slack webhook, a
+	// shoutrrr URL with a token).
 	URL     string
 	URLFile string
 	// Environments limits the notification to these; empty means all.
@@ -288,6 +305,10 @@ const (
 	DefaultHistoryLimit     = 50
 	DefaultPath             = "."
 )
+
+// MinInterval is the shortest interval accepted: every poll lists the
+// repository's refs, and forges rate-limit clients that poll faster.
+const MinInterval = 5 * time.Second
 
 // DefaultPrune is false: removing what Git no longer lists is opt-in, so a
 // mistaken commit can't delete a running service unless the operator asked.

@@ -1,6 +1,7 @@
 package environments
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,9 @@ import (
 // decoding goes on after one.
 type decoder struct {
 	*problems
+	// known, when set, is told the keys each mapping accepts: the schema
+	// test checks docs/flotilla.schema.json names them all.
+	known func(n *yaml.Node, keys []string)
 }
 
 func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
@@ -44,6 +48,9 @@ func kindName(n *yaml.Node) string {
 // unknown and repeated keys. It records each value's position in at.
 func (d *decoder) mapping(n *yaml.Node, what string, at fieldPos, fields map[string]func(v *yaml.Node)) {
 	n = resolve(n)
+	if d.known != nil {
+		d.known(n, slices.Collect(maps.Keys(fields)))
+	}
 	if at != nil {
 		at[""] = posOf(n)
 	}
@@ -109,6 +116,17 @@ func (d *decoder) named(n *yaml.Node, what string, each func(name string, k, v *
 		}
 		seen[k.Value] = true
 		each(k.Value, k, v)
+	}
+}
+
+// each calls fn for every item of a sequence of mappings.
+func (d *decoder) each(n *yaml.Node, what string, fn func(i int, item *yaml.Node)) {
+	if n.Kind != yaml.SequenceNode {
+		d.add(posOf(n), "%s must be a list, not %s", what, kindName(n))
+		return
+	}
+	for i, item := range n.Content {
+		fn(i, resolve(item))
 	}
 }
 

@@ -32,9 +32,13 @@ type Environment struct {
 	Prune            bool
 	OnFailure        OnFailure
 	ProgressDeadline time.Duration
-	Schedule         string
-	SyncWindows      []SyncWindow
-	SelfHeal         SelfHeal
+	// Schedule is when to poll Git, a cron expression; an interval is
+	// "@every <interval>", which the cron library runs with the same jitter.
+	Schedule string
+	// Interval is the interval written, or 0 for a cron schedule.
+	Interval    time.Duration
+	SyncWindows []SyncWindow
+	SelfHeal    SelfHeal
 	// Policy is what the stack may do: check every render against it
 	// (stack.CheckPolicy) before writing anything.
 	Policy stack.Policy
@@ -76,7 +80,6 @@ func (c *Config) Environment(name string) (*Environment, error) {
 		Prune:            DefaultPrune,
 		OnFailure:        firstOf(s.OnFailure, c.Defaults.OnFailure, DefaultOnFailure),
 		ProgressDeadline: firstOf(s.ProgressDeadline, c.Defaults.ProgressDeadline, DefaultProgressDeadline),
-		Schedule:         firstOf(s.Schedule, DefaultSchedule),
 		SelfHeal:         firstOf(s.SelfHeal, DefaultSelfHeal),
 		ResolveImage:     firstOf(s.ResolveImage, c.Defaults.ResolveImage, DefaultResolveImage),
 		Registries:       c.Registries,
@@ -90,6 +93,7 @@ func (c *Config) Environment(name string) (*Environment, error) {
 	if s.Path == "" {
 		e.Path = DefaultPath
 	}
+	e.Schedule, e.Interval = c.when(s)
 	if s.Branch != "" {
 		e.Branch, e.Ref = s.Branch, "refs/heads/"+s.Branch
 	} else if b, ok := strings.CutPrefix(s.Ref, "refs/heads/"); ok {
@@ -113,6 +117,23 @@ func (c *Config) Environment(name string) (*Environment, error) {
 		e.SyncWindows = append(e.SyncWindows, SyncWindow{Kind: w.Kind, Schedule: w.Schedule, Duration: w.Duration})
 	}
 	return e, nil
+}
+
+// when is the environment's own schedule or interval, else defaults', else
+// DefaultSchedule.
+func (c *Config) when(s *EnvironmentSpec) (string, time.Duration) {
+	for _, w := range []struct {
+		schedule string
+		interval time.Duration
+	}{{s.Schedule, s.Interval}, {c.Defaults.Schedule, c.Defaults.Interval}} {
+		switch {
+		case w.schedule != "":
+			return w.schedule, 0
+		case w.interval > 0:
+			return "@every " + w.interval.String(), w.interval
+		}
+	}
+	return DefaultSchedule, 0
 }
 
 func firstOf[T comparable](vals ...T) T {

@@ -53,17 +53,22 @@ func load(path string, files bool) (*Config, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// syntax reports a YAML syntax error at its line.
+func (d *decoder) syntax(err error) {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		d.add(Pos{Line: line, Column: 1}, "%s", m[2])
+		return
+	}
+	d.add(Pos{}, "%v", err)
+}
+
 // parse decodes what it can; parsed is false when there was no document to decode.
 func parse(d *decoder, data []byte, dir string) (c *Config, parsed bool) {
 	c = &Config{at: fieldPos{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			d.add(Pos{Line: line, Column: 1}, "%s", m[2])
-		} else {
-			d.add(Pos{}, "%v", err)
-		}
+		d.syntax(err)
 		return c, false
 	}
 	if len(doc.Content) == 0 {
@@ -113,6 +118,12 @@ func (r *reader) config(c *Config, n *yaml.Node) {
 				s.at["name"] = posOf(k)
 				c.Environments[name] = s
 			})
+		},
+		"include": func(v *yaml.Node) {
+			r.each(v, "include", func(i int, item *yaml.Node) { c.Includes = append(c.Includes, r.include(item, i)) })
+		},
+		"discover": func(v *yaml.Node) {
+			r.each(v, "discover", func(i int, item *yaml.Node) { c.Discover = append(c.Discover, r.discovery(item, i)) })
 		},
 		"server": func(v *yaml.Node) { c.Server = r.server(v) },
 		"notifications": func(v *yaml.Node) {
@@ -193,6 +204,8 @@ func (r *reader) policy(n *yaml.Node) Policy {
 		"prune":            func(v *yaml.Node) { p.Prune = r.boolean(v, "defaults.prune") },
 		"onFailure":        func(v *yaml.Node) { p.OnFailure = OnFailure(r.str(v, "defaults.onFailure")) },
 		"progressDeadline": func(v *yaml.Node) { p.ProgressDeadline = r.duration(v, "defaults.progressDeadline") },
+		"schedule":         func(v *yaml.Node) { p.Schedule = r.str(v, "defaults.schedule") },
+		"interval":         func(v *yaml.Node) { p.Interval = r.duration(v, "defaults.interval") },
 		"policy":           func(v *yaml.Node) { p.Policy = r.policySpec(v, "defaults.policy") },
 		"resolveImage":     func(v *yaml.Node) { p.ResolveImage = ResolveImage(r.str(v, "defaults.resolveImage")) },
 		"watchImages":      func(v *yaml.Node) { p.WatchImages = r.boolean(v, "defaults.watchImages") },

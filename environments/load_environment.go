@@ -39,6 +39,7 @@ func (r *reader) environment(name string, n *yaml.Node) *EnvironmentSpec {
 		"onFailure":        func(v *yaml.Node) { s.OnFailure = OnFailure(r.str(v, what+" onFailure")) },
 		"progressDeadline": func(v *yaml.Node) { s.ProgressDeadline = r.duration(v, what+" progressDeadline") },
 		"schedule":         func(v *yaml.Node) { s.Schedule = r.str(v, what+" schedule") },
+		"interval":         func(v *yaml.Node) { s.Interval = r.duration(v, what+" interval") },
 		"selfHeal":         func(v *yaml.Node) { s.SelfHeal = SelfHeal(r.str(v, what+" selfHeal")) },
 		"policy":           func(v *yaml.Node) { s.Policy = r.policySpec(v, "environments."+name+".policy") },
 		"resolveImage":     func(v *yaml.Node) { s.ResolveImage = ResolveImage(r.str(v, what+" resolveImage")) },

@@ -107,7 +107,7 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != DefaultSchedule {
+	if tools.Ref != "refs/tags/v1" || tools.Branch != "" || tools.Schedule != "@every 2m0s" || tools.Interval != 2*time.Minute {
 		t.Errorf("tools: ref %q branch %q schedule %q", tools.Ref, tools.Branch, tools.Schedule)
 	}
 	if tools.ResolveImage != ResolveNever {

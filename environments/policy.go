@@ -86,6 +86,10 @@ func (v *validator) policySpec(p *PolicySpec, what string) {
 func (c *Config) policy(s *EnvironmentSpec, cluster string) stack.Policy {
 	p := stack.DefaultPolicy()
 	switch {
+	case s.Policy != nil && s.source != nil && s.source.include != nil:
+		p.Name = "the policy of include " + s.source.include.Where()
+	case s.Policy != nil && s.source != nil && s.source.discovery != nil:
+		p.Name = "the policy of discover " + s.source.discovery.Where()
 	case s.Policy != nil:
 		p.Name = "environments." + s.Name + ".policy"
 	case c.Defaults.Policy != nil:
@@ -159,6 +163,12 @@ func (c *Config) secretDirs() []string {
 	}
 	for _, name := range c.EnvironmentNames() {
 		files = append(files, c.Environments[name].Identities...)
+	}
+	for _, inc := range c.Includes {
+		files = append(files, inc.Identities...)
+	}
+	for _, d := range c.Discover {
+		files = append(files, d.Identities...)
 	}
 	if s := c.Server; s != nil {
 		files = append(files, s.TokenFile, s.ReadTokenFile)

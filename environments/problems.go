@@ -67,6 +67,11 @@ func (ps *problems) err() error {
 		return nil
 	}
 	sort.SliceStable(ps.list, func(i, j int) bool {
+		// The configuration file's own problems first, then each included
+		// file's, by name.
+		if fa, fb := ps.list[i].File, ps.list[j].File; fa != fb {
+			return fa == ps.file || (fb != ps.file && fa < fb)
+		}
 		a, b := ps.list[i].Pos, ps.list[j].Pos
 		if a.Line != b.Line {
 			return a.Line < b.Line

@@ -82,6 +82,7 @@ func (v *validator) config(c *Config) {
 	}
 	v.registries(c.Registries)
 	v.policy(c.Defaults.at, "defaults", c.Defaults.OnFailure)
+	v.when(c.Defaults.at, "defaults", c.Defaults.Schedule, c.Defaults.Interval)
 	v.policySpec(c.Defaults.Policy, "defaults.policy")
 	for _, p := range c.SensitivePatterns {
 		if strings.TrimSpace(strings.ReplaceAll(p, "*", "")) == "" {
@@ -89,8 +90,14 @@ func (v *validator) config(c *Config) {
 		}
 	}
 	v.images(c.Defaults.at, "defaults", c.Defaults.ResolveImage, c.Defaults.WatchImages, "", nil)
-	if len(c.Environments) == 0 && fieldOK(c.at, "environments") {
-		v.add(c.at.of("environments"), "no environments defined")
+	if len(c.Environments) == 0 && len(c.Includes) == 0 && len(c.Discover) == 0 && fieldOK(c.at, "environments") {
+		v.add(c.at.of("environments"), "no environments defined (nor include: or discover:)")
+	}
+	for i, inc := range c.Includes {
+		v.include(c, inc, i)
+	}
+	for i, d := range c.Discover {
+		v.discovery(c, d, i)
 	}
 	v.environments(c)
 	if c.Server != nil {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -31,8 +32,15 @@ func (v *validator) environments(c *Config) {
 	// stacks maps cluster → stack → the environment deploying it: two
 	// environments on one stack would undo each other's deploys forever.
 	stacks := map[string]map[string]string{}
+	top := v
 	for _, name := range sortedKeys(c.Environments) {
 		s := c.Environments[name]
+		// An environment from Git is reported in its own file.
+		v := top
+		if s.source != nil && s.source.file != top.problems.file {
+			v = &validator{problems: &problems{file: s.source.file}}
+			defer func() { top.list = append(top.list, v.list...) }()
+		}
 		v.environment(c, s)
 		if s.Stack == "" {
 			continue
@@ -52,6 +60,24 @@ func (v *validator) environments(c *Config) {
 	}
 }
 
+// branchOrRef checks that exactly one of branch and ref is given, and valid.
+func (v *validator) branchOrRef(at fieldPos, what, branch, ref string) {
+	switch {
+	case branch != "" && ref != "":
+		v.add(at.of("ref"), "%s: give branch or ref, not both", what)
+	case branch != "":
+		if err := checkRefName("refs/heads/" + branch); err != nil {
+			v.add(at.of("branch"), "%s: branch %q: %v", what, branch, err)
+		}
+	case ref != "":
+		if err := checkRefName(ref); err != nil || !strings.HasPrefix(ref, "refs/") {
+			v.add(at.of("ref"), "%s: ref %q must be a full ref name such as refs/heads/main or refs/tags/v1", what, ref)
+		}
+	case fieldOK(at, "branch") && fieldOK(at, "ref"):
+		v.add(at.of(""), "%s: branch (or ref) is required", what)
+	}
+}
+
 func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	what := fmt.Sprintf("environment %q", s.Name)
 	at := s.at
@@ -61,20 +87,7 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 	if v.required(at, "repo", s.Repo, what) && c.Repos[s.Repo] == nil {
 		v.add(at.of("repo"), "%s: unknown repo %q (defined: %s)", what, s.Repo, names(sortedKeys(c.Repos)))
 	}
-	switch {
-	case s.Branch != "" && s.Ref != "":
-		v.add(at.of("ref"), "%s: give branch or ref, not both", what)
-	case s.Branch != "":
-		if err := checkRefName("refs/heads/" + s.Branch); err != nil {
-			v.add(at.of("branch"), "%s: branch %q: %v", what, s.Branch, err)
-		}
-	case s.Ref != "":
-		if err := checkRefName(s.Ref); err != nil || !strings.HasPrefix(s.Ref, "refs/") {
-			v.add(at.of("ref"), "%s: ref %q must be a full ref name such as refs/heads/main or refs/tags/v1", what, s.Ref)
-		}
-	case fieldOK(at, "branch") && fieldOK(at, "ref"):
-		v.add(at.of(""), "%s: branch (or ref) is required", what)
-	}
+	v.branchOrRef(at, what, s.Branch, s.Ref)
 	if s.Path != "" && !validRepoPath(s.Path) {
 		v.add(at.of("path"), "%s: path %q must be a relative folder inside the repository, without ..", what, s.Path)
 	}
@@ -99,18 +112,20 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 			v.add(at.of("variables"), "%s: variable name %q must be letters, digits and _, not starting with a digit", what, k)
 		}
 	}
-	for i, id := range s.Identities {
-		v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
+	// Identities and policy of an environment from Git are its include's
+	// or discover entry's, checked there.
+	if s.source == nil {
+		for i, id := range s.Identities {
+			v.file(at, fmt.Sprintf("identities.%d", i), id, what+" identity")
+		}
+		v.policySpec(s.Policy, "environments."+s.Name+".policy")
 	}
 	v.policy(at, what, s.OnFailure)
-	v.policySpec(s.Policy, "environments."+s.Name+".policy")
 	v.images(at, what, s.ResolveImage, s.WatchImages, c.Defaults.ResolveImage, c.Defaults.WatchImages)
 	if s.SelfHeal != "" && !slices.Contains([]SelfHeal{SelfHealOff, SelfHealWarn, SelfHealHeal}, s.SelfHeal) && fieldOK(at, "selfHeal") {
 		v.add(at.of("selfHeal"), "%s: selfHeal %q must be off, warn or heal", what, s.SelfHeal)
 	}
-	if s.Schedule != "" {
-		v.schedule(at, "schedule", s.Schedule, what)
-	}
+	v.when(at, what, s.Schedule, s.Interval)
 	for _, w := range s.SyncWindows {
 		ww := what + " sync window"
 		if w.Kind != Allow && w.Kind != Deny && fieldOK(w.at, "kind") {
@@ -122,6 +137,19 @@ func (v *validator) environment(c *Config, s *EnvironmentSpec) {
 		if w.Duration <= 0 && fieldOK(w.at, "duration") {
 			v.add(w.at.of("duration"), "%s: duration is required", ww)
 		}
+	}
+}
+
+// when checks the poll timing of an environment or of defaults: a cron
+// schedule or an interval, not both.
+func (v *validator) when(at fieldPos, what, schedule string, interval time.Duration) {
+	switch {
+	case schedule != "" && interval != 0:
+		v.add(at.of("interval"), "%s: give schedule (cron) or interval (a duration), not both", what)
+	case schedule != "":
+		v.schedule(at, "schedule", schedule, what)
+	case interval != 0 && interval < MinInterval:
+		v.add(at.of("interval"), "%s: interval %s is shorter than %s: every poll lists the repository", what, interval, MinInterval)
 	}
 }
 
@@ -211,12 +239,17 @@ func (v *validator) secretFile(at fieldPos, key, path, what string) {
 
 func (v *validator) notification(c *Config, n *Notification) {
 	const what = "notification"
-	if n.Type != WebhookNotification && n.Type != SlackNotification && fieldOK(n.at, "type") {
-		v.add(n.at.of("type"), "%s: type %q must be webhook or slack", what, n.Type)
+	if !slices.Contains([]NotificationType{WebhookNotification, SlackNotification, ShoutrrrNotification}, n.Type) && fieldOK(n.at, "type") {
+		v.add(n.at.of("type"), "%s: type %q must be webhook, slack or shoutrrr", what, n.Type)
 	}
 	switch {
 	case n.URL != "" && n.URLFile != "":
 		v.add(n.at.of("urlFile"), "%s: give url or urlFile, not both", what)
+	case n.URL != "" && n.Type == ShoutrrrNotification:
+		// The URL is not repeated: it may hold a token.
+		if err := CheckShoutrrrURL(n.URL); err != nil {
+			v.add(n.at.of("url"), "%s: url %v", what, err)
+		}
 	case n.URL != "":
 		if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add(n.at.of("url"), "%s: url must be an http:// or https:// URL", what)

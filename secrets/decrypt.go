@@ -91,17 +91,25 @@ type noIdentity struct{}
 func (noIdentity) Unwrap([]*age.Stanza) ([]byte, error) { return nil, age.ErrIncorrectIdentity }
 
 // Decrypter holds the identities Flotilla was given. Its methods fit the
-// stack loader's hook for `.age` files.
+// stack loader's hook for encrypted files: age files, and SOPS files
+// (IsSOPS), told apart by their content.
 type Decrypter struct {
 	Identities []age.Identity
 }
 
 // Decrypt decrypts a secret's file (limit: SecretLimit).
 func (d *Decrypter) Decrypt(path string, ciphertext []byte) (Value, error) {
-	return DecryptLimit(path, ciphertext, d.Identities, SecretLimit)
+	return d.decrypt(path, ciphertext, SecretLimit)
 }
 
 // DecryptConfig decrypts a config's file (limit: ConfigLimit).
 func (d *Decrypter) DecryptConfig(path string, ciphertext []byte) (Value, error) {
-	return DecryptLimit(path, ciphertext, d.Identities, ConfigLimit)
+	return d.decrypt(path, ciphertext, ConfigLimit)
+}
+
+func (d *Decrypter) decrypt(path string, ciphertext []byte, limit SizeLimit) (Value, error) {
+	if IsSOPS(path, ciphertext) {
+		return DecryptSOPS(path, ciphertext, d.Identities, limit)
+	}
+	return DecryptLimit(path, ciphertext, d.Identities, limit)
 }

@@ -15,6 +15,17 @@ var (
 	ErrCorrupt   = errors.New("age file is corrupt, truncated or was tampered with (authentication failed)")
 	ErrEmpty     = errors.New("content is empty, and Swarm rejects empty secrets and configs")
 	ErrTooLarge  = errors.New("content is too large")
+
+	ErrNotSOPS = errors.New("not a SOPS-encrypted file (no sops metadata with a mac and lastmodified)")
+	// ErrSOPSMAC is a SOPS file whose values no longer match its MAC: it
+	// was edited without SOPS, or tampered with.
+	ErrSOPSMAC = errors.New("SOPS file failed its integrity check: its MAC does not match its values (edited without sops, or tampered with)")
+	// ErrSOPSCorrupt is a SOPS file that cannot be read or decrypted as it
+	// stands: malformed metadata, or a value that fails authentication.
+	ErrSOPSCorrupt = errors.New("SOPS file is malformed or was tampered with")
+	// ErrSOPSUnsupported is a SOPS file Flotilla cannot decrypt: INI
+	// files, and files whose data key is only for KMS, PGP or Vault keys.
+	ErrSOPSUnsupported = errors.New("SOPS file cannot be decrypted by Flotilla")
 )
 
 // FileError says what is wrong with one file. Its message never quotes the
@@ -45,6 +56,10 @@ type NoIdentityError struct {
 	// StanzaTypes are the kinds of recipient the file was encrypted for
 	// ("X25519", "ssh-ed25519", "scrypt"…), never the keys themselves.
 	StanzaTypes []string
+	// SOPS is set for a SOPS file; Recipients are then the public keys
+	// its data key is encrypted for, as its metadata list them.
+	SOPS       bool
+	Recipients []string
 }
 
 func (e *NoIdentityError) Error() string {
@@ -53,13 +68,21 @@ func (e *NoIdentityError) Error() string {
 	b.WriteString(e.Path)
 	switch e.Identities {
 	case 0:
+		if e.SOPS {
+			b.WriteString(": no age identity was given to decrypt it (use --identity, " + EnvIdentityFile + ", " +
+				EnvSOPSAgeKeyFile + " or " + EnvSOPSAgeKey + ")")
+			break
+		}
 		b.WriteString(": no age identity was given to decrypt it (use --identity or " + EnvIdentityFile + ")")
 	case 1:
 		b.WriteString(": the identity given cannot decrypt it")
 	default:
 		fmt.Fprintf(&b, ": none of the %d identities given can decrypt it", e.Identities)
 	}
-	if len(types) > 0 {
+	switch {
+	case len(e.Recipients) > 0:
+		fmt.Fprintf(&b, "; its data key is encrypted for %s", strings.Join(e.Recipients, ", "))
+	case len(types) > 0:
 		fmt.Fprintf(&b, "; it is encrypted for recipients of type %s", strings.Join(types, ", "))
 	}
 	if slices.Contains(types, "scrypt") {

@@ -25,18 +25,27 @@ type target struct {
 	// name is the type and host only: a Slack webhook's path is its secret.
 	name  string
 	queue *queue
+	// untitled is set once a shoutrrr service refused a title.
+	untitled *shoutrrrUntitled
 
 	attempts int
 	timeout  time.Duration
 	backoff  time.Duration
 }
 
-// targetName reads the URL once for its host; an unreadable file shows as
-// such here, and each send reads it again.
+// targetName reads the URL once for its host (and, for shoutrrr, its
+// service); an unreadable file shows as such here, and each send reads it
+// again.
 func targetName(n *environments.Notification) string {
 	host := "(unreadable url)"
 	if v, err := n.Target(); err == nil {
-		if u, err := url.Parse(string(v.Bytes())); err == nil && u.Host != "" {
+		u, err := url.Parse(string(v.Bytes()))
+		switch {
+		case err != nil:
+		case n.Type == environments.ShoutrrrNotification && u.Scheme != "":
+			service, _, _ := strings.Cut(u.Scheme, "+")
+			host = strings.TrimSpace(service + " " + u.Host)
+		case u.Host != "":
 			host = u.Host
 		}
 	}
@@ -65,13 +74,20 @@ func (t *target) run(ctx context.Context) {
 
 // deliver sends e, retrying with a doubling backoff.
 func (t *target) deliver(ctx context.Context, e Event) error {
-	body, err := t.payload(e)
-	if err != nil {
-		return err
+	var send func(context.Context) error
+	if t.cfg.Type == environments.ShoutrrrNotification {
+		send = func(ctx context.Context) error { return t.shout(ctx, e) }
+	} else {
+		body, err := t.payload(e)
+		if err != nil {
+			return err
+		}
+		send = func(ctx context.Context) error { return t.post(ctx, body) }
 	}
+	var err error
 	wait := t.backoff
 	for attempt := 1; ; attempt++ {
-		if err = t.post(ctx, body); err == nil || attempt == t.attempts {
+		if err = send(ctx); err == nil || attempt == t.attempts {
 			break
 		}
 		timer := time.NewTimer(wait)

@@ -91,7 +91,7 @@ type Source struct {
 	// Path is the file, relative to the FS root, for SourceFile; the
 	// variable's name for SourceEnv.
 	Path string `json:"path,omitempty"`
-	// Encrypted is set for age-encrypted files (`.age`).
+	// Encrypted is set for age-encrypted files (`.age`) and SOPS files.
 	Encrypted bool `json:"encrypted,omitempty"`
 }
 

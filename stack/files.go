@@ -88,11 +88,12 @@ func resolveLinks(fsys fs.FS, p string) (string, error) {
 // before a byte is read.
 const MaxFileSize = 4 << 20
 
-// Caps on what a secret's or config's file may be, before it is read: the
-// content must be under Docker's limits, and an age file's ciphertext is
-// at most 4/3 (armor) of that plus its header.
+// Caps on what a secret's or config's file may be, before it is read: a
+// config must be under Docker's limit; a secret's file may be encrypted (an
+// age or SOPS file, whose ciphertext is about 4/3 of the content, base64,
+// plus a header), and what it holds is checked against the limit once
+// decrypted.
 var (
-	maxSecretFile    = int64(secrets.SecretLimit) - 1
 	maxConfigFile    = int64(secrets.ConfigLimit) - 1
 	maxEncryptedFile = int64(secrets.SecretLimit)*14/10 + 64<<10
 )

@@ -38,8 +38,9 @@ type Options struct {
 	// APIVersion is the negotiated engine API version ("" means 1.41); keys
 	// the engine cannot honour at that version are rejected.
 	APIVersion string
-	// Decrypt, when set, is called for secret and config files ending in
-	// ".age" with their raw bytes.
+	// Decrypt, when set, is called with the raw bytes of secret files that
+	// end in ".age" or are SOPS files (secrets.IsSOPS); configs can be
+	// neither.
 	Decrypt func(path string, ciphertext []byte) (secrets.Value, error)
 	// Version, when set, versions secret and config names by content:
 	// <stack>_<key>_<Version(content)> (see secrets.Versioner). Without it

@@ -83,13 +83,13 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 	}
 	encrypted := strings.HasSuffix(c.File, ".age")
 	if encrypted && kind == "config" {
-		return fileObject{}, ageConfig(key, c.File)
+		return fileObject{}, encryptedConfig(key, c.File, "age")
 	}
-	limit := maxSecretFile
-	switch {
-	case encrypted:
-		limit = maxEncryptedFile
-	case kind == "config":
+	// A secret's file may be a SOPS file, found by its content, and
+	// larger than what it holds: read as much as an age file may be, and
+	// check the size of what is deployed once decrypted.
+	limit := maxEncryptedFile
+	if kind == "config" {
 		limit = maxConfigFile
 	}
 	p, b, err := readFile(r.fsys, r.dir, c.File, limit)
@@ -99,14 +99,21 @@ func (r *renderer) fileObject(kind, key string, c types.FileObjectConfig) (fileO
 	obj.source = Source{Kind: SourceFile, Path: p}
 	if strings.HasSuffix(p, ".age") { // reached through a link
 		if kind == "config" {
-			return fileObject{}, ageConfig(key, p)
+			return fileObject{}, encryptedConfig(key, p, "age")
 		}
 		encrypted = true
+	}
+	how := "age"
+	if !encrypted && secrets.IsSOPS(p, b) {
+		if kind == "config" {
+			return fileObject{}, encryptedConfig(key, p, "SOPS")
+		}
+		encrypted, how = true, "SOPS"
 	}
 	if encrypted {
 		obj.source.Encrypted = true
 		if r.opts.Decrypt == nil {
-			return fileObject{}, fmt.Errorf("%s %s: %s is age-encrypted and no decryption key is configured", kind, key, p)
+			return fileObject{}, fmt.Errorf("%s %s: %s is %s-encrypted and no decryption key is configured", kind, key, p, how)
 		}
 		v, err := r.opts.Decrypt(p, b)
 		if err != nil {
@@ -133,11 +140,12 @@ func namesFile(err error) bool {
 	return errors.As(err, &fileErr) || errors.As(err, &noIdentity)
 }
 
-// ageConfig refuses an encrypted config: decrypting it would put the
-// plaintext where anyone who can reach the engine's API reads it.
-func ageConfig(key, file string) error {
-	return fmt.Errorf("config %s: %s is age-encrypted, but Docker stores configs unencrypted and shows them to anyone who can reach its API: declare it under secrets: instead",
-		key, file)
+// encryptedConfig refuses an encrypted config (age or SOPS): decrypting it
+// would put the plaintext where anyone who can reach the engine's API
+// reads it.
+func encryptedConfig(key, file, how string) error {
+	return fmt.Errorf("config %s: %s is %s-encrypted, but Docker stores configs unencrypted and shows them to anyone who can reach its API: declare it under secrets: instead",
+		key, file, how)
 }
 
 // limits are Docker's, by kind of object.

@@ -14,7 +14,19 @@ import (
 type group struct {
 	repo     *environments.Repo
 	schedule string
-	envs     []*environments.Environment
+	// jitter is the most a poll is delayed by, so that operators and
+	// groups started together don't all list their forge at once.
+	jitter time.Duration
+	envs   []*environments.Environment
+}
+
+// jitterFor is MaxJitter, but at most a tenth of an interval: a poll every
+// 5s must not wait up to 5s (Flux's interval jitter is a percentage too).
+func jitterFor(e *environments.Environment, max time.Duration) time.Duration {
+	if e.Interval > 0 {
+		return min(max, e.Interval/10)
+	}
+	return max
 }
 
 func (op *Operator) groups() []group {
@@ -28,7 +40,7 @@ func (op *Operator) groups() []group {
 		}
 		k := [2]string{e.Repo.Name, e.Schedule}
 		if byKey[k] == nil {
-			byKey[k] = &group{repo: e.Repo, schedule: e.Schedule}
+			byKey[k] = &group{repo: e.Repo, schedule: e.Schedule, jitter: jitterFor(e, op.o.MaxJitter)}
 			keys = append(keys, k)
 		}
 		byKey[k].envs = append(byKey[k].envs, e)
@@ -45,7 +57,7 @@ func (op *Operator) startCron() error {
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithParser(cronParser),
 		cron.WithChain(cron.Recover(cron.DiscardLogger), cron.SkipIfStillRunning(cron.DiscardLogger)))
 	for _, g := range op.groups() {
-		if _, err := c.AddFunc(g.schedule, func() { op.poll(g, op.o.MaxJitter) }); err != nil {
+		if _, err := c.AddFunc(g.schedule, func() { op.poll(g, g.jitter) }); err != nil {
 			return err
 		}
 	}

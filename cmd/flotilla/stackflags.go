@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -38,7 +37,8 @@ func (s *stackFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&s.vars, "var", nil, "variable for ${VAR} interpolation, KEY=VALUE; repeatable (the process environment is read too, as by docker; --env-file and --var win)")
 	f.StringArrayVar(&s.envFiles, "env-file", nil, "file of KEY=VALUE variables; repeatable (--var wins)")
 	f.StringArrayVarP(&s.identities, "identity", "i", nil,
-		"age identity (X25519 or SSH key) for .age secret and config files; repeatable (env "+secrets.EnvIdentityFile+")")
+		"age identity (X25519 or SSH key) for .age and SOPS secret files; repeatable (env "+secrets.EnvIdentityFile+
+			", "+secrets.EnvSOPSAgeKeyFile+", "+secrets.EnvSOPSAgeKey+")")
 }
 
 // registerPlan adds the flags of the commands that compare the stack files
@@ -64,20 +64,15 @@ func (s *stackFlags) auth() (cluster.RegistryAuth, error) {
 	return cfg, nil
 }
 
-// identityFiles are the identities given by flag or, without any, by
-// the environment; none is fine until a stack file uses a .age file (the
-// loader then says so by name).
-func (s *stackFlags) identityFiles() []string {
+// identitySources are the identities given by flag or, without any, by
+// the environment (FLOTILLA_AGE_IDENTITY_FILE, SOPS_AGE_KEY_FILE, and
+// SOPS_AGE_KEY's key material); none is fine until a stack file uses an
+// encrypted file (the loader then says so by name).
+func (s *stackFlags) identitySources() ([]string, []secrets.InlineIdentities) {
 	if len(s.identities) > 0 {
-		return s.identities
+		return s.identities, nil
 	}
-	var paths []string
-	for _, p := range filepath.SplitList(os.Getenv(secrets.EnvIdentityFile)) {
-		if p != "" {
-			paths = append(paths, p)
-		}
-	}
-	return paths
+	return secrets.IdentitiesFromEnv(os.Getenv)
 }
 
 // options checks the flags and turns them into stack.Options reading from the
@@ -190,7 +185,8 @@ func (s *stackFlags) load(ctx context.Context, g *globals, stackName, apiVersion
 	if err != nil {
 		return nil, err
 	}
-	keys, err := secrets.NewSetup(s.identityFiles(), os.Getenv(secrets.EnvVersionKeyFile))
+	files, inline := s.identitySources()
+	keys, err := secrets.NewSetup(files, os.Getenv(secrets.EnvVersionKeyFile), inline...)
 	if err != nil {
 		return nil, err
 	}
