@@ -17,7 +17,6 @@ import (
 
 	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
-	"github.com/flotilla-gitops/flotilla/secrets"
 	"github.com/flotilla-gitops/flotilla/server"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
@@ -28,6 +27,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		grace    time.Duration
 		parallel int
 		timeout  time.Duration
+		watch    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run [--config F]",
@@ -40,22 +40,10 @@ one is rejected and the old one kept).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := g.logger()
-			cfg, err := environments.Load(cf.path)
-			if err != nil {
-				return fmt.Errorf("starting: %w", err)
-			}
-			warnUnkeyed(log, cfg)
 			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			metrics := server.NewMetrics(reg)
-			notifier := server.NewNotifier(context.WithoutCancel(ctx), cfg.Notifications, nil, metrics, log)
-			defer func() {
-				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				notifier.Close(dctx)
-			}()
-
 			holder := cluster.NewHolder(g.command) // one per process, across reloads
 			newSyncer := func(cfg *environments.Config) *sync.Syncer {
 				s := sync.New(cfg, log)
@@ -65,6 +53,19 @@ one is rejected and the old one kept).`,
 				}
 				return s
 			}
+			src := &configSource{path: cf.path, log: log, newSyncer: newSyncer}
+			defer src.close()
+			cfg, err := src.load(ctx)
+			if err != nil {
+				return fmt.Errorf("starting: %w", err)
+			}
+			warnUnkeyed(log, cfg)
+			notifier := server.NewNotifier(context.WithoutCancel(ctx), cfg.Notifications, nil, metrics, log)
+			defer func() {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				notifier.Close(dctx)
+			}()
 			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, PassTimeout: timeout,
 				Observers: []sync.Observer{server.NewReporter(metrics, notifier)}})
 
@@ -90,11 +91,7 @@ one is rejected and the old one kept).`,
 			defer signal.Stop(hup)
 			go func() {
 				for range hup {
-					next, err := environments.Load(cf.path)
-					if err == nil {
-						// What `flotilla validate` refuses, a reload refuses.
-						err = sync.CheckKeys(next, os.Getenv(secrets.EnvVersionKeyFile))
-					}
+					next, err := src.load(ctx)
 					if err != nil {
 						log.Error("configuration reload rejected; keeping the one in force", "file", cf.path, "err", err)
 						continue
@@ -106,6 +103,7 @@ one is rejected and the old one kept).`,
 					log.Info("configuration reloaded", "file", cf.path, "environments", len(next.Environments))
 				}
 			}()
+			go src.watch(serveCtx, op, watch)
 
 			log.Info("operator started", "config", cf.path, "environments", strings.Join(cfg.EnvironmentNames(), ","))
 			err = op.Run(ctx)
@@ -116,6 +114,7 @@ one is rejected and the old one kept).`,
 	cf.register(cmd.Flags())
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "on SIGTERM, how long a running deploy may take to finish")
 	cmd.Flags().IntVar(&parallel, "parallel", 4, "environments synced at once")
+	cmd.Flags().DurationVar(&watch, "watch-config", time.Minute, "how often the environments declared in Git (include:, discover:) are looked at")
 	cmd.Flags().DurationVar(&timeout, "pass-timeout", 30*time.Minute, "longest one pass of an environment may take (fetch, render, deploy, rollback)")
 	return cmd
 }
