@@ -159,6 +159,7 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep, err
 	}
 	rep.Plan = diff.Compute(desired, live)
+	rep.Plan.Prune = e.Prune
 	last := lastRecord(records)
 	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
 	if o.DryRun {

@@ -49,6 +49,7 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 				return err
 			}
 			defer d.Close()
+			plan.Prune = prune
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}

@@ -34,6 +34,7 @@ func newRmCmd(g *globals) *cobra.Command {
 				// the stack owns; objects in its scope without its labels
 				// are left alone (and reported as warnings).
 				plan := diff.Compute(&stack.Desired{Stack: name}, live)
+				plan.Prune = true
 				for _, w := range plan.Warnings {
 					fmt.Fprintf(g.stderr, "warning: %s\n", w)
 				}
