@@ -19,7 +19,7 @@ import (
 func (r *run) rollback(ctx context.Context) error {
 	rolledBack, err := restore(ctx, r.c, r.previous, r.created, watchOptions{
 		Deadline: r.o.ProgressDeadline, Monitor: time.Second, Interval: r.o.PollInterval, Progress: r.o.Progress,
-		FailureThreshold: r.o.FailureThreshold,
+		FailureThreshold: r.o.FailureThreshold, Unschedulable: r.o.Unschedulable,
 	})
 	r.res.RolledBack = append(r.res.RolledBack, rolledBack...)
 	slices.Sort(r.res.RolledBack)
@@ -31,8 +31,14 @@ func (r *run) rollback(ctx context.Context) error {
 // it is there already, the created objects go in reverse order — services
 // first, then, once the restored services run again, the networks,
 // secrets and configs nothing uses any more. It returns the names of what
-// it restored or removed.
+// it restored or removed. Its progress is labelled a rollback's, and the
+// services it removed show as such.
 func restore(ctx context.Context, c Cluster, previous map[string]previousSpec, created []createdObject, wo watchOptions) ([]string, error) {
+	wo.Rollback = true
+	var removed []Status
+	if progress := wo.Progress; progress != nil {
+		wo.Progress = func(statuses []Status) { progress(append(slices.Clip(statuses), removed...)) }
+	}
 	var errs []error
 	var done []string
 	var restored []watched
@@ -68,6 +74,10 @@ func restore(ctx context.Context, c Cluster, previous map[string]previousSpec, c
 			continue
 		}
 		done = append(done, o.name)
+		removed = append(removed, Status{Service: o.name, Phase: PhaseRemoved, Rollback: true})
+	}
+	if len(restored) == 0 && len(removed) > 0 && wo.Progress != nil {
+		wo.Progress(nil) // nothing to wait for: show the removals
 	}
 	if len(restored) > 0 {
 		if _, err := waitConverged(ctx, c, restored, wo); err != nil {
