@@ -57,9 +57,13 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 				return nil
 			}
 			prog := newProgress(g.stdout)
+			g.logOut = prog.logTo(g.stderr)
 			res, err := apply.Run(ctx, d, plan, apply.Options{
 				OnFailure: of, Prune: prune, Detach: detach, ResolveImage: ri,
 				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(),
+				EngineWarning: func(service, warning string) {
+					prog.warning(g.stderr, "service "+service+": "+warning, engineHint(ri))
+				},
 			})
 			if err != nil {
 				var fe *apply.FailedError
@@ -87,4 +91,15 @@ a person to look at (--on-failure pause). The exit status is non-zero on failure
 	f.StringVar(&onFailure, "on-failure", string(apply.Rollback), "when a service fails: rollback or pause")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the services to converge")
 	return cmd
+}
+
+// engineHint says what to do about an engine warning. The engine warns
+// about a service it accepted only when it was asked to resolve the image's
+// digest at a registry and could not.
+func engineHint(ri apply.ResolveImage) string {
+	if ri == apply.ResolveNever {
+		return ""
+	}
+	return "the engine asked a registry for the image's digest and could not get it; " +
+		"for an image that exists only on the nodes, --resolve-image never skips the query"
 }
