@@ -152,17 +152,27 @@ func printReport(w io.Writer, wire *server.Report, color bool) {
 
 func newHistoryCmd(g *globals) *cobra.Command {
 	var (
-		gf  gitopsFlags
-		out outputFlag
-		n   int
+		gf    gitopsFlags
+		out   outputFlag
+		n     int
+		purge bool
 	)
 	cmd := &cobra.Command{
-		Use:   "history ENV [--config F | --server URL] [-n N] [-o text|json]",
+		Use:   "history ENV [--config F | --server URL] [-n N] [-o text|json] [--purge]",
 		Short: "Show an environment's deploy history, newest first",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show an environment's deploy history, newest first. The history lives on the
+swarm and outlives the stack ('flotilla rm' keeps it); --purge removes it and
+the environment's pin, with its memory of failed commits (--config only).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
+			}
+			if purge {
+				if remote, err := gf.sf.remote(cmd); err != nil || remote {
+					return errors.Join(err, errors.New("--purge works with --config only: the operator's API does not remove history"))
+				}
+				return purgeHistory(cmd.Context(), g, &gf.cf, args[0])
 			}
 			b, err := gf.open(cmd, g)
 			if err != nil {
@@ -183,6 +193,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 	gf.register(cmd.Flags())
 	out.register(cmd.Flags(), "history")
 	cmd.Flags().IntVarP(&n, "number", "n", 20, "show at most N records (0: all)")
+	cmd.Flags().BoolVar(&purge, "purge", false, "remove the environment's history and pin instead of showing them")
 	return cmd
 }
 
