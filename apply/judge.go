@@ -48,8 +48,13 @@ func judge(svc swarm.Service, tasks []swarm.Task, since time.Time, threshold int
 	if us := svc.UpdateStatus; us != nil && us.StartedAt != nil && !us.StartedAt.Before(since.Add(-time.Second)) {
 		switch us.State {
 		case swarm.UpdateStatePaused, swarm.UpdateStateRollbackStarted, swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:
+			// The tasks' errors say more than Swarm's message ("update
+			// paused due to failure or early termination of task …").
 			st.Phase = PhaseFailed
-			st.Reason = fmt.Sprintf("update %s: %s%s", us.State, us.Message, taskErrors(tasks, since))
+			st.Reason = fmt.Sprintf("update %s%s", us.State, taskErrors(tasks, since))
+			if st.Reason == "update "+string(us.State) && us.Message != "" {
+				st.Reason += ": " + us.Message
+			}
 			return v
 		case swarm.UpdateStateUpdating:
 			return v

@@ -37,7 +37,7 @@ func TestJudgeRealTasks(t *testing.T) {
 		{fixture: "starting", want: "hcfix_starting  0/1 running  updating: waiting for the healthcheck"},
 		// A failed update keeps its counts: no "0/0".
 		{fixture: "paused", crashed: true,
-			want: "hcfix_paused  0/1 running  failed: update paused: update paused due to failure or early termination of task 7j25sraml7nco8k2px172zaan (task: non-zero exit (3))"},
+			want: "hcfix_paused  0/1 running  failed: update paused (task: non-zero exit (3))"},
 		{fixture: "updating", want: "hcfix_updating  2/2 running  updating"},
 		{fixture: "healthy", want: "hcfix_healthy  2/2 running  stabilising"},
 	}
