@@ -60,7 +60,7 @@ func TestDeployCountsOnlyWhatHappens(t *testing.T) {
 	}
 
 	writeStackFile(t, dir, "services:\n  web:\n    image: flotilla-test/app:v1\n")
-	out, errOut, err = runSplit(t, "diff", "-c", file, "--exit-code", "--no-color", name)
+	out, _, err = runSplit(t, "diff", "-c", file, "--exit-code", "--no-color", name)
 	if err != nil {
 		t.Errorf("diff --exit-code without --prune: %v, want no changes\n%s", err, out)
 	}
