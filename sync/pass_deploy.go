@@ -94,6 +94,7 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
 	}
 	rep.Plan = diff.Compute(desired, live)
+	rep.Plan.Prune = e.Prune
 	rep.Drift = last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && rep.Plan.HasChanges()
 	if o.DryRun {
 		return rep, nil
