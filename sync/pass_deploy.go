@@ -146,7 +146,7 @@ func (p *deployment) apply(ctx context.Context) (*Report, error) {
 	}
 	res, err := apply.Run(ctx, p.d, p.rep.Plan, apply.Options{
 		OnFailure: apply.OnFailure(p.e.OnFailure), Prune: p.e.Prune, ProgressDeadline: p.e.ProgressDeadline,
-		Log: p.log, Progress: p.o.Progress, Journal: j, RegistryAuth: RegistryAuth(p.e),
+		Log: p.log, Progress: p.o.Progress, EngineWarning: p.o.EngineWarning, Journal: j, RegistryAuth: RegistryAuth(p.e),
 	})
 	p.rep.Result = res
 	outcome := Succeeded

@@ -90,6 +90,7 @@ at once; 'flotilla status --server URL ENV' shows how it went.`,
 			if !out.json() {
 				prog := newProgress(g.stdout)
 				o.Progress, g.logOut = prog.update, prog.logTo(g.stderr)
+				o.EngineWarning = func(service, warning string) { prog.warning(g.stderr, "service "+service+": "+warning, "") }
 			}
 			b, err := gf.open(cmd, g)
 			if err != nil {
