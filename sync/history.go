@@ -339,6 +339,12 @@ func (h *History) Purge(ctx context.Context, stack string) (int, error) {
 	var errs []error
 	n := 0
 	for _, c := range configs {
+		// Only what Flotilla wrote as this stack's records, unreadable ones
+		// included: nothing forged to look like one is removed.
+		seq, err := strconv.ParseInt(c.Spec.Labels[labelSeq], 10, 64)
+		if err != nil || ours(c) != nil || c.Spec.Name != objectName("history", stack, fmt.Sprintf("%08d", seq)) {
+			continue
+		}
 		if err := h.store.RemoveConfig(ctx, c.ID); err != nil && !cluster.IsNotFound(err) {
 			errs = append(errs, err)
 			continue
