@@ -52,8 +52,7 @@ type Options struct {
 	// the rollback's included (Status.Rollback).
 	Progress func([]Status)
 	// EngineWarning, when set, receives what the engine said about a
-	// service it accepted (an image digest it could not resolve), instead
-	// of the log.
+	// service it accepted, instead of the log.
 	EngineWarning func(service, warning string)
 	Log           *slog.Logger
 	// PollInterval is how often convergence is checked (default 500ms).

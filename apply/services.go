@@ -203,8 +203,8 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 	}
 }
 
-// warn passes on what the engine said about a service it accepted, such as
-// an image digest it could not resolve without a registry, on one line.
+// warn passes on what the engine said about a service it accepted, on one
+// line.
 func (r *run) warn(service string, warnings []string) {
 	for _, w := range warnings {
 		w = strings.Join(strings.Fields(w), " ")
