@@ -3,14 +3,10 @@ package apply
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
-
-	"github.com/flotilla-gitops/flotilla/cluster"
 )
 
 // Phase is where one service stands while a deploy waits for it.
@@ -21,6 +17,9 @@ const (
 	PhaseStabilising Phase = "stabilising" // all tasks run; watching for the monitor period
 	PhaseConverged   Phase = "converged"
 	PhaseFailed      Phase = "failed"
+	// PhaseRemoved: a service the failed deploy created, removed by its
+	// rollback.
+	PhaseRemoved Phase = "removed"
 )
 
 // Status is one service's progress, as the progress reporter shows it.
@@ -30,20 +29,74 @@ type Status struct {
 	Running int // tasks running on the new spec
 	Desired int // tasks wanted (for jobs: completions)
 	Job     bool
+	// Rollback marks the wait of a rollback: the spec rolled out is the
+	// one the service had before the failed deploy.
+	Rollback bool
+	// Waiting says why not every task of the new spec runs yet: a task
+	// the scheduler cannot place, the last failure, a task starting.
+	Waiting string
+	// LastLog is the last line the newest crashed task of the new spec
+	// logged, when the engine keeps its logs. It is for the person
+	// watching, never part of an error (a log line may hold anything).
+	LastLog string
 	// Reason says why a service failed: the tasks' errors or the update state.
 	Reason string
 }
 
-func (s Status) String() string {
+// Label is the phase in words, a rollback's named as such.
+func (s Status) Label() string {
+	if !s.Rollback {
+		return string(s.Phase)
+	}
+	switch s.Phase {
+	case PhaseUpdating:
+		return "rolling back"
+	case PhaseStabilising:
+		return "rolling back (stabilising)"
+	case PhaseConverged:
+		return "rolled back"
+	case PhaseFailed:
+		return "rollback failed"
+	case PhaseRemoved:
+		return "removed (rollback)"
+	}
+	return "rollback " + string(s.Phase)
+}
+
+// Count is "2/3 running" ("1/1 completed" for a job), or "" when there is
+// nothing to count: a service that disappeared, or one the rollback removed.
+func (s Status) Count() string {
+	if s.Desired == 0 && s.Running == 0 && (s.Phase == PhaseFailed || s.Phase == PhaseRemoved) {
+		return ""
+	}
 	unit := "running"
 	if s.Job {
 		unit = "completed"
 	}
-	line := fmt.Sprintf("%s  %d/%d %s  %s", s.Service, s.Running, s.Desired, unit, s.Phase)
-	if s.Reason != "" {
+	return fmt.Sprintf("%d/%d %s", s.Running, s.Desired, unit)
+}
+
+// Detail is the label with why: the failure's reason, or what the tasks
+// wait for, and the crashed task's last log line.
+func (s Status) Detail() string {
+	line := s.Label()
+	switch {
+	case s.Reason != "":
 		line += ": " + s.Reason
+	case s.Waiting != "":
+		line += ": " + s.Waiting
+	}
+	if s.LastLog != "" {
+		line += "; its last log line: " + s.LastLog
 	}
 	return line
+}
+
+func (s Status) String() string {
+	if c := s.Count(); c != "" {
+		return s.Service + "  " + c + "  " + s.Detail()
+	}
+	return s.Service + "  " + s.Detail()
 }
 
 // watchOptions tunes convergence; zero values take the defaults.
@@ -52,7 +105,13 @@ type watchOptions struct {
 	Monitor          time.Duration // how long tasks must stay up; default: the service's update monitor, else 5s
 	FailureThreshold int           // failed tasks on the new spec that fail a service; default 3
 	Interval         time.Duration // poll interval; default 500ms
-	Progress         func([]Status)
+	// Unschedulable is how long a task of the new spec may wait for a node
+	// the scheduler cannot find before its service fails; default the
+	// larger of 30s and the service's monitor period.
+	Unschedulable time.Duration
+	Progress      func([]Status)
+	// Rollback labels the statuses as a rollback's.
+	Rollback bool
 }
 
 // watched is a service this deploy changed, and when it changed it: tasks and
@@ -62,10 +121,16 @@ type watched struct {
 	since    time.Time
 }
 
+// watchState is what the loop remembers of one service between polls.
+type watchState struct {
+	stableSince  time.Time // all tasks running since
+	pendingSince time.Time // a task waiting for a node since
+}
+
 // waitConverged polls every watched service together — two list calls per
-// tick whatever their number — until all converged or one failed or the
-// deadline passed. It returns the final statuses; the error names each
-// failing service.
+// tick whatever their number, and one log read per crashed task — until all
+// converged or one failed or the deadline passed. It returns the final
+// statuses; the error names each failing service.
 func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions) ([]Status, error) {
 	if len(ws) == 0 {
 		return nil, nil
@@ -84,7 +149,8 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 	for i, w := range ws {
 		ids[i] = w.id
 	}
-	stableSince := map[string]time.Time{}
+	state := map[string]*watchState{}
+	logs := lastLogs{c: c, lines: map[string]string{}}
 	for {
 		services, err := c.ServicesByID(ctx, ids)
 		if err != nil {
@@ -102,6 +168,10 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 		for _, t := range tasks {
 			tasksOf[t.ServiceID] = append(tasksOf[t.ServiceID], t)
 		}
+		// A host port or a resource may be held by a task of the previous
+		// spec, of this service or another the deploy changed, until it
+		// stops: no task counts as unplaceable while one runs.
+		stopping := oldTasksRunning(tasks)
 		now := time.Now()
 		statuses := make([]Status, len(ws))
 		done := true
@@ -109,23 +179,41 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 		for i, w := range ws {
 			svc, ok := byID[w.id]
 			if !ok {
-				statuses[i] = Status{Service: w.name, Phase: PhaseFailed, Reason: "service disappeared"}
+				statuses[i] = Status{Service: w.name, Phase: PhaseFailed, Reason: "service disappeared", Rollback: o.Rollback}
 				failed = append(failed, w.name+": service disappeared")
 				continue
 			}
-			st := judge(svc, tasksOf[w.id], w.since, o.FailureThreshold)
-			st.Service = w.name
+			mem := state[w.id]
+			if mem == nil {
+				mem = &watchState{}
+				state[w.id] = mem
+			}
+			v := judge(svc, tasksOf[w.id], w.since, o.FailureThreshold)
+			st := v.Status
+			st.Service, st.Rollback = w.name, o.Rollback
+			if v.crashed != "" {
+				st.LastLog = logs.last(ctx, v.crashed)
+			}
 			if st.Phase == PhaseStabilising {
-				first, seen := stableSince[w.id]
-				if !seen {
-					first = now
-					stableSince[w.id] = now
+				if mem.stableSince.IsZero() {
+					mem.stableSince = now
 				}
-				if now.Sub(first) >= monitorPeriod(svc, o.Monitor) {
+				if now.Sub(mem.stableSince) >= monitorPeriod(svc, o.Monitor) {
 					st.Phase = PhaseConverged
 				}
 			} else {
-				delete(stableSince, w.id)
+				mem.stableSince = time.Time{}
+			}
+			if v.unschedulable != "" && !stopping && st.Phase != PhaseFailed {
+				if mem.pendingSince.IsZero() {
+					mem.pendingSince = now
+				}
+				if limit := unschedulableLimit(svc, o); now.Sub(mem.pendingSince) >= limit {
+					st.Phase = PhaseFailed
+					st.Reason = fmt.Sprintf("no node for a task in %s: %s", limit, v.unschedulable)
+				}
+			} else {
+				mem.pendingSince = time.Time{}
 			}
 			switch st.Phase {
 			case PhaseFailed:
@@ -149,7 +237,11 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 			var late []string
 			for _, st := range statuses {
 				if st.Phase != PhaseConverged {
-					late = append(late, fmt.Sprintf("%s: %d/%d after %s", st.Service, st.Running, st.Desired, o.Deadline))
+					msg := fmt.Sprintf("%s: %d/%d after %s", st.Service, st.Running, st.Desired, o.Deadline)
+					if st.Waiting != "" {
+						msg += " (" + st.Waiting + ")"
+					}
+					late = append(late, msg)
 				}
 			}
 			return statuses, &ConvergeError{Failures: late, Deadline: true}
@@ -186,151 +278,12 @@ func monitorPeriod(svc swarm.Service, override time.Duration) time.Duration {
 	return 5 * time.Second
 }
 
-// judge decides one service's phase from its spec, update status and tasks.
-// UpdateStatus is nil after a create and after a no-op update, so the tasks
-// are the evidence; the update state only adds failure (paused, rollback_*)
-// and holds the service in updating while the orchestrator still works.
-func judge(svc swarm.Service, tasks []swarm.Task, since time.Time, threshold int) Status {
-	st := Status{Phase: PhaseUpdating}
-	if us := svc.UpdateStatus; us != nil && us.StartedAt != nil && !us.StartedAt.Before(since.Add(-time.Second)) {
-		switch us.State {
-		case swarm.UpdateStatePaused, swarm.UpdateStateRollbackStarted, swarm.UpdateStateRollbackPaused, swarm.UpdateStateRollbackCompleted:
-			st.Phase = PhaseFailed
-			st.Reason = fmt.Sprintf("update %s: %s%s", us.State, us.Message, taskErrors(tasks, since))
-			return st
-		case swarm.UpdateStateUpdating:
-			st.Running, st.Desired = countRunning(svc, tasks)
-			return st
-		}
+// unschedulableLimit is how long a task may wait for a node. Waiting out
+// the whole progress deadline for a host port another service holds helps
+// nobody; a node coming back within half a minute still makes it.
+func unschedulableLimit(svc swarm.Service, o watchOptions) time.Duration {
+	if o.Unschedulable > 0 {
+		return o.Unschedulable
 	}
-
-	// Tasks that failed since this deploy touched the service.
-	var failures int
-	for _, t := range tasks {
-		if t.CreatedAt.Before(since.Add(-time.Second)) {
-			continue
-		}
-		switch t.Status.State {
-		case swarm.TaskStateFailed, swarm.TaskStateRejected:
-			failures++
-		}
-	}
-
-	switch {
-	case svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil:
-		st.Job = true
-		completed := 0
-		for _, t := range tasks {
-			if t.Status.State == swarm.TaskStateComplete && !t.CreatedAt.Before(since.Add(-time.Second)) {
-				completed++
-			}
-		}
-		st.Running = completed
-		st.Desired = 1
-		if j := svc.Spec.Mode.ReplicatedJob; j != nil && j.TotalCompletions != nil {
-			st.Desired = int(*j.TotalCompletions)
-		}
-		if svc.Spec.Mode.GlobalJob != nil {
-			st.Desired = max(1, countDesiredRunningOrComplete(tasks))
-		}
-		if completed >= st.Desired {
-			st.Phase = PhaseConverged
-		}
-	default:
-		st.Running, st.Desired = countRunning(svc, tasks)
-		if st.Running == st.Desired && !oldTasksRunning(tasks) {
-			st.Phase = PhaseStabilising
-		}
-	}
-	if failures >= threshold && st.Phase != PhaseConverged {
-		st.Phase = PhaseFailed
-		st.Reason = fmt.Sprintf("%d tasks failed%s", failures, taskErrors(tasks, since))
-	}
-	return st
-}
-
-// countRunning counts tasks the orchestrator wants running that do run
-// (with a healthcheck, a task only reaches running once healthy).
-func countRunning(svc swarm.Service, tasks []swarm.Task) (running, desired int) {
-	for _, t := range tasks {
-		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
-			running++
-		}
-	}
-	switch {
-	case svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil:
-		desired = int(*svc.Spec.Mode.Replicated.Replicas)
-	case svc.Spec.Mode.Global != nil:
-		// One task per eligible node: the orchestrator says how many by
-		// creating them.
-		for _, t := range tasks {
-			if t.DesiredState == swarm.TaskStateRunning {
-				desired++
-			}
-		}
-		desired = max(desired, 1)
-	default:
-		desired = 1
-	}
-	return running, desired
-}
-
-func countDesiredRunningOrComplete(tasks []swarm.Task) int {
-	n := 0
-	for _, t := range tasks {
-		if t.DesiredState == swarm.TaskStateRunning || t.DesiredState == swarm.TaskStateComplete {
-			n++
-		}
-	}
-	return n
-}
-
-// oldTasksRunning reports tasks being shut down that still run: a rolling
-// update is not over while they do.
-func oldTasksRunning(tasks []swarm.Task) bool {
-	for _, t := range tasks {
-		if t.DesiredState == swarm.TaskStateShutdown && t.Status.State == swarm.TaskStateRunning {
-			return true
-		}
-	}
-	return false
-}
-
-// taskErrors lists the distinct errors of failed tasks since the deploy, most
-// recent first, for the failure message.
-func taskErrors(tasks []swarm.Task, since time.Time) string {
-	tasks = slices.Clone(tasks)
-	sort.Slice(tasks, func(i, j int) bool { return tasks[i].CreatedAt.After(tasks[j].CreatedAt) })
-	var msgs []string
-	for _, t := range tasks {
-		if t.CreatedAt.Before(since.Add(-time.Second)) || t.Status.Err == "" {
-			continue
-		}
-		if msg := describeTaskError(t.Status.Err); !slices.Contains(msgs, msg) {
-			msgs = append(msgs, msg)
-		}
-		if len(msgs) == 3 {
-			break
-		}
-	}
-	if len(msgs) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(msgs, "; ") + ")"
-}
-
-// describeTaskError turns the engine's words for a failed pull, which name
-// only the image, into what happened and what to do about it.
-func describeTaskError(msg string) string {
-	image, ok := cluster.MissingImage(msg)
-	if !ok {
-		return msg
-	}
-	host, err := cluster.RegistryHost(image)
-	if err != nil {
-		return msg
-	}
-	return fmt.Sprintf("image %s could not be pulled from registry %s (the engine says %q): the registry does not have it, "+
-		"cannot be reached, or wants credentials; deploy with --with-registry-auth, or give the operator registries: credentials for %s",
-		image, host, strings.TrimSpace(msg), host)
+	return max(30*time.Second, monitorPeriod(svc, o.Monitor))
 }

@@ -33,6 +33,14 @@ type fakeCluster struct {
 	// auths lists, per service name, the registry user sent with each
 	// create and update ("" for none).
 	auths map[string][]string
+	// unplaced, when set, is the scheduler's error for a spec whose tasks
+	// find no node ("" for those that do).
+	unplaced func(spec swarm.ServiceSpec) string
+	// logs, when set, is what every crashed task logged last; with it the
+	// fake is a TaskLogReader.
+	logs string
+	// logReads counts TaskLastLog calls.
+	logReads int
 }
 
 var _ Cluster = (*fakeCluster)(nil)
@@ -211,6 +219,11 @@ func (f *fakeCluster) ServiceTasks(_ context.Context, ids []string) ([]swarm.Tas
 		if f.stuck != nil && f.stuck(s.Spec) {
 			state = swarm.TaskStateStarting
 		}
+		if f.unplaced != nil {
+			if e := f.unplaced(s.Spec); e != "" {
+				state, errMsg = swarm.TaskStatePending, e
+			}
+		}
 		if f.crash(s.Spec) {
 			state, desired, errMsg = swarm.TaskStateFailed, swarm.TaskStateShutdown, "task: non-zero exit (3)"
 			if f.taskErr != nil {
@@ -222,7 +235,7 @@ func (f *fakeCluster) ServiceTasks(_ context.Context, ids []string) ([]swarm.Tas
 				break
 			}
 			out = append(out, swarm.Task{ID: fmt.Sprintf("%s.%d", id, i), ServiceID: id,
-				Meta:         swarm.Meta{CreatedAt: s.UpdatedAt},
+				Meta: swarm.Meta{CreatedAt: s.UpdatedAt}, Spec: s.Spec.TaskTemplate,
 				DesiredState: desired, Status: swarm.TaskStatus{State: state, Err: errMsg}})
 		}
 	}
@@ -245,4 +258,16 @@ func (f *fakeCluster) ConfigIDs(_ context.Context, names []string) (map[string]s
 		out[n] = "ext-" + n
 	}
 	return out, nil
+}
+
+// loggingFake is a fakeCluster that also reads task logs.
+type loggingFake struct{ *fakeCluster }
+
+var _ TaskLogReader = loggingFake{}
+
+func (f loggingFake) TaskLastLog(_ context.Context, taskID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logReads++
+	return f.logs, nil
 }

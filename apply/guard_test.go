@@ -10,4 +10,5 @@ var _ apply.Cluster = (*cluster.Docker)(nil)
 var (
 	_ apply.RecoverCluster = (*cluster.Docker)(nil)
 	_ apply.JournalStore   = (*cluster.Docker)(nil)
+	_ apply.TaskLogReader  = (*cluster.Docker)(nil)
 )

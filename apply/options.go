@@ -35,6 +35,12 @@ type Options struct {
 	// FailureThreshold is how many failed tasks on the new spec fail a
 	// service (default 3).
 	FailureThreshold int
+	// Unschedulable is how long a task of the new spec may wait for a node
+	// the scheduler cannot find — a host port in use, constraints no node
+	// meets, too few resources — before its service fails (default: the
+	// larger of 30s and the monitor period). Time while tasks of the
+	// previous spec still stop does not count: they may hold the port.
+	Unschedulable time.Duration
 	// Concurrency bounds the services created or updated at once (default 8).
 	Concurrency int
 	// RegistryAuth gives the credentials sent with each service create and
@@ -42,9 +48,13 @@ type Options struct {
 	// service's image; nil sends none. Resolving tags to digests happens
 	// before the plan (cluster.PinImages), not here.
 	RegistryAuth cluster.RegistryAuth
-	// Progress receives every service's status on each poll while waiting.
+	// Progress receives every service's status on each poll while waiting,
+	// the rollback's included (Status.Rollback).
 	Progress func([]Status)
-	Log      *slog.Logger
+	// EngineWarning, when set, receives what the engine said about a
+	// service it accepted, instead of the log.
+	EngineWarning func(service, warning string)
+	Log           *slog.Logger
 	// PollInterval is how often convergence is checked (default 500ms).
 	PollInterval time.Duration
 	// Journal, when set, is told what the deploy will change before its

@@ -19,7 +19,7 @@ import (
 func (r *run) rollback(ctx context.Context) error {
 	rolledBack, err := restore(ctx, r.c, r.o.RegistryAuth, r.previous, r.created, watchOptions{
 		Deadline: r.o.ProgressDeadline, Monitor: time.Second, Interval: r.o.PollInterval, Progress: r.o.Progress,
-		FailureThreshold: r.o.FailureThreshold,
+		FailureThreshold: r.o.FailureThreshold, Unschedulable: r.o.Unschedulable,
 	})
 	r.res.RolledBack = append(r.res.RolledBack, rolledBack...)
 	slices.Sort(r.res.RolledBack)
@@ -32,8 +32,14 @@ func (r *run) rollback(ctx context.Context) error {
 // first, then, once the restored services run again, the networks,
 // secrets and configs nothing uses any more. It returns the names of what
 // it restored or removed. A restored service is sent the credentials auth
-// gives for its image (nil sends none).
+// gives for its image (nil sends none). Its progress is labelled a
+// rollback's, and the services it removed show as such.
 func restore(ctx context.Context, c Cluster, auth cluster.RegistryAuth, previous map[string]previousSpec, created []createdObject, wo watchOptions) ([]string, error) {
+	wo.Rollback = true
+	var removed []Status
+	if progress := wo.Progress; progress != nil {
+		wo.Progress = func(statuses []Status) { progress(append(slices.Clip(statuses), removed...)) }
+	}
 	var errs []error
 	var done []string
 	var restored []watched
@@ -76,6 +82,10 @@ func restore(ctx context.Context, c Cluster, auth cluster.RegistryAuth, previous
 			continue
 		}
 		done = append(done, o.name)
+		removed = append(removed, Status{Service: o.name, Phase: PhaseRemoved, Rollback: true})
+	}
+	if len(restored) == 0 && len(removed) > 0 && wo.Progress != nil {
+		wo.Progress(nil) // nothing to wait for: show the removals
 	}
 	if len(restored) > 0 {
 		if _, err := waitConverged(ctx, c, restored, wo); err != nil {

@@ -139,7 +139,7 @@ func Run(ctx context.Context, c Cluster, plan diff.Plan, opts Options) (*Result,
 	}
 	statuses, err := waitConverged(ctx, c, watch, watchOptions{
 		Deadline: o.ProgressDeadline, Monitor: o.Monitor, FailureThreshold: o.FailureThreshold,
-		Interval: o.PollInterval, Progress: o.Progress,
+		Interval: o.PollInterval, Progress: o.Progress, Unschedulable: o.Unschedulable,
 	})
 	r.res.Statuses = statuses
 	if err != nil {

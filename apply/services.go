@@ -203,9 +203,15 @@ func (r *run) update(ctx context.Context, ch diff.Change, spec swarm.ServiceSpec
 	}
 }
 
-// warn logs what the engine said about a service it accepted.
+// warn passes on what the engine said about a service it accepted, on one
+// line.
 func (r *run) warn(service string, warnings []string) {
 	for _, w := range warnings {
-		r.o.Log.Warn("engine warning", "service", service, "warning", strings.Join(strings.Fields(w), " "))
+		w = strings.Join(strings.Fields(w), " ")
+		if r.o.EngineWarning != nil {
+			r.o.EngineWarning(service, w)
+			continue
+		}
+		r.o.Log.Warn("engine warning", "service", service, "warning", w)
 	}
 }

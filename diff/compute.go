@@ -93,7 +93,8 @@ func Compute(desired *stack.Desired, live *stack.Live) Plan {
 		if l, ok := services[d.Name]; ok {
 			p.Changes = append(p.Changes, compareService(d, l, netNames))
 		} else {
-			p.Changes = append(p.Changes, Change{Kind: KindService, Name: d.Name, Action: ActionCreate, Effect: EffectNone, Service: withSpecHash(d)})
+			p.Changes = append(p.Changes, Change{Kind: KindService, Name: d.Name, Action: ActionCreate, Effect: EffectNone,
+				Service: withSpecHash(d), Attributes: serviceAttributes(d.Spec)})
 		}
 	}
 

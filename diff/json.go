@@ -14,6 +14,7 @@ type jsonPlan struct {
 	FormatVersion string       `json:"format_version"`
 	Stack         string       `json:"stack"`
 	HasChanges    bool         `json:"has_changes"`
+	Prune         bool         `json:"prune"`
 	Summary       jsonSummary  `json:"summary"`
 	Changes       []jsonChange `json:"changes"`
 	Warnings      []string     `json:"warnings"`
@@ -26,6 +27,8 @@ type jsonSummary struct {
 	Delete   int `json:"delete"`
 	Noop     int `json:"noop"`
 	Conflict int `json:"conflict"`
+	// PruneOnly: deletes shown but not applied, for want of prune.
+	PruneOnly int `json:"prune_only"`
 }
 
 type jsonChange struct {
@@ -40,6 +43,9 @@ type jsonChange struct {
 	// Superseded: an older version of a secret or config, removed after
 	// a successful deploy even without prune.
 	Superseded bool `json:"superseded,omitempty"`
+	// PruneOnly: a delete that happens only with prune, in a plan without.
+	PruneOnly  bool        `json:"prune_only,omitempty"`
+	Attributes []Attribute `json:"attributes,omitempty"`
 }
 
 // WriteJSON writes the plan in the stable schema of docs/plan-json.md. Lists
@@ -50,13 +56,15 @@ func (p Plan) WriteJSON(w io.Writer) error {
 		FormatVersion: JSONFormatVersion,
 		Stack:         p.Stack,
 		HasChanges:    p.HasChanges(),
+		Prune:         p.Prune,
 		Summary:       jsonSummary(s),
 		Changes:       make([]jsonChange, 0, len(p.Changes)),
 		Warnings:      nonNil(p.Warnings),
 	}
 	for _, c := range p.Changes {
 		jc := jsonChange{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect,
-			Fields: c.Fields, Reasons: nonNil(c.Reasons), Conflict: c.Conflict, Superseded: c.Superseded}
+			Fields: c.Fields, Reasons: nonNil(c.Reasons), Conflict: c.Conflict, Superseded: c.Superseded,
+			PruneOnly: p.PruneOnly(c), Attributes: c.Attributes}
 		if jc.Fields == nil {
 			jc.Fields = []Field{}
 		}

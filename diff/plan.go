@@ -73,6 +73,9 @@ type Change struct {
 	// after a successful deploy even without prune, and keeps it when the
 	// deploy fails and rolls back to it.
 	Superseded bool
+	// Attributes say what a created service will run — its image, mode or
+	// replicas, published ports — since a create has no fields to show.
+	Attributes []Attribute
 
 	// The desired object, for every action but delete and conflict; exactly
 	// one is set (matching Kind). A desired service's spec already carries the
@@ -86,6 +89,13 @@ type Change struct {
 	// Live is the existing object, for update, replace, delete, noop and
 	// conflict.
 	Live *Live
+}
+
+// Attribute is one key attribute of a created object, for people reading
+// the plan: "image", "flotilla-test/app:v2".
+type Attribute struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Live identifies the existing object a change acts on. Version is the one
@@ -113,13 +123,25 @@ type Plan struct {
 	Stack    string
 	Changes  []Change // noops included, so a plan also says what it checked
 	Warnings []string
+	// Prune says the deploy removes what the stack files no longer name
+	// (--prune, an environment's prune: true). Compute leaves it false; the
+	// caller sets it before rendering, counting or applying. Without it a
+	// delete happens only for a superseded version (see PruneOnly).
+	Prune bool
+}
+
+// PruneOnly reports a delete that this plan only shows: the object is no
+// longer in the stack files, and only a deploy with prune removes it.
+func (p Plan) PruneOnly(c Change) bool {
+	return c.Action == ActionDelete && !p.Prune && !c.Superseded
 }
 
 // HasChanges reports whether applying the plan would change anything, or
-// whether it holds a conflict that blocks it.
+// whether it holds a conflict that blocks it. Deletes that happen only with
+// prune are not changes of a plan without it.
 func (p Plan) HasChanges() bool {
 	for _, c := range p.Changes {
-		if c.Action != ActionNoop {
+		if c.Action != ActionNoop && !p.PruneOnly(c) {
 			return true
 		}
 	}
@@ -137,15 +159,21 @@ func (p Plan) Conflicts() []Change {
 	return out
 }
 
-// Summary counts the changes by action.
+// Summary counts the changes by action. Delete counts only what the deploy
+// removes; PruneOnly the deletes it leaves in place for want of prune.
 type Summary struct {
 	Create, Update, Replace, Delete, Noop, Conflict int
+	PruneOnly                                       int
 }
 
 // Summary counts the plan's changes by action.
 func (p Plan) Summary() Summary {
 	var s Summary
 	for _, c := range p.Changes {
+		if p.PruneOnly(c) {
+			s.PruneOnly++
+			continue
+		}
 		switch c.Action {
 		case ActionCreate:
 			s.Create++

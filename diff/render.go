@@ -42,19 +42,31 @@ func (p Plan) WriteText(w io.Writer, opts TextOptions) error {
 		}
 		return color + s + ansiReset
 	}
-	if !p.HasChanges() {
-		fmt.Fprintf(&b, "No changes. Stack %s matches its desired state.\n", p.Stack)
-	} else {
+	sum := p.Summary()
+	switch {
+	case p.HasChanges():
 		fmt.Fprintf(&b, "Stack %s:\n", p.Stack)
+	case sum.PruneOnly > 0:
+		fmt.Fprintf(&b, "No changes to apply to stack %s.\n", p.Stack)
+	default:
+		fmt.Fprintf(&b, "No changes. Stack %s matches its desired state.\n", p.Stack)
 	}
 	for _, c := range p.Changes {
 		if c.Action == ActionNoop {
 			continue
 		}
 		sym := symbols[c.Action]
-		fmt.Fprintf(&b, "\n%s %s %s", paint(sym.color, fmt.Sprintf("%3s", sym.mark)), c.Kind, paint(ansiBold, c.Name))
+		effect := ""
 		if c.Effect != "" && c.Effect != EffectNone {
-			fmt.Fprintf(&b, " %s", paint(ansiFaint, "("+string(c.Effect)+")"))
+			effect = string(c.Effect)
+		}
+		if p.PruneOnly(c) {
+			// Shown, so nobody is surprised by what stays; not counted.
+			sym.color, effect = ansiFaint, "only with --prune"
+		}
+		fmt.Fprintf(&b, "\n%s %s %s", paint(sym.color, fmt.Sprintf("%3s", sym.mark)), c.Kind, paint(ansiBold, c.Name))
+		if effect != "" {
+			fmt.Fprintf(&b, " %s", paint(ansiFaint, "("+effect+")"))
 		}
 		b.WriteString("\n")
 		if c.Conflict != "" {
@@ -63,6 +75,7 @@ func (p Plan) WriteText(w io.Writer, opts TextOptions) error {
 		for _, r := range c.Reasons {
 			fmt.Fprintf(&b, "      # %s\n", r)
 		}
+		writeAttributes(&b, c.Attributes)
 		width := 0
 		for _, f := range c.Fields {
 			width = max(width, len(f.Path))
@@ -82,17 +95,32 @@ func (p Plan) WriteText(w io.Writer, opts TextOptions) error {
 			fmt.Fprintf(&b, "  - %s\n", warning)
 		}
 	}
-	if p.HasChanges() {
-		fmt.Fprintf(&b, "\n%s\n", p.Summary().String())
+	if p.HasChanges() || sum.PruneOnly > 0 {
+		fmt.Fprintf(&b, "\n%s\n", sum.String())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// writeAttributes lists a created object's key attributes, aligned.
+func writeAttributes(b *strings.Builder, attrs []Attribute) {
+	width := 0
+	for _, a := range attrs {
+		width = max(width, len(a.Name))
+	}
+	for _, a := range attrs {
+		fmt.Fprintf(b, "      %s:%s %s\n", a.Name, strings.Repeat(" ", width-len(a.Name)), a.Value)
+	}
+}
+
 // String is the summary line: "Plan: 2 to create, 1 to update, 0 to delete."
-// Replaces and conflicts are named only when there are some.
+// Deletes left for want of prune, replaces and conflicts are named only when
+// there are some.
 func (s Summary) String() string {
 	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to delete", s.Create, s.Update, s.Delete)
+	if s.PruneOnly > 0 {
+		line += fmt.Sprintf(" (%d more only with --prune)", s.PruneOnly)
+	}
 	if s.Replace > 0 {
 		line += fmt.Sprintf(", %d to replace", s.Replace)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -56,6 +57,22 @@ func TestRender(t *testing.T) {
 			return diff.Compute(shopDesired("shop"), liveFixture(t, "drift-env-scale"))
 		},
 		"none": func(t *testing.T) diff.Plan { return diff.Compute(shopDesired("shop"), liveFixture(t, "applied")) },
+		"create": func(t *testing.T) diff.Plan {
+			return diff.Compute(shopDesired("shop"), &stack.Live{Stack: "shop"})
+		},
+		"mixed.prune": func(t *testing.T) diff.Plan {
+			p := mixedPlan()
+			p.Prune = true
+			return p
+		},
+		// A plan whose only differences are objects the stack files
+		// dropped: nothing happens without prune.
+		"pruneonly": func(t *testing.T) diff.Plan {
+			live := liveFixture(t, "applied")
+			desired := shopDesired("shop")
+			desired.Services = desired.Services[:1]
+			return diff.Compute(desired, live)
+		},
 	}
 	for name, plan := range plans {
 		t.Run(name, func(t *testing.T) {

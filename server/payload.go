@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,9 +75,11 @@ type genericPush struct {
 
 // parsePush reads a push event of kind. GitHub and Gitea can send it
 // form-encoded, as the payload field; the signature covers the raw body.
+// A body that is a JSON object is read as JSON whatever the content type
+// says: `curl -d '{…}'` labels JSON as a form.
 func parsePush(kind environments.WebhookKind, contentType string, body []byte) (push, error) {
 	var p push
-	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") && !isJSONObject(body) {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return p, fmt.Errorf("reading the push event: %w", err)
@@ -86,7 +89,7 @@ func parsePush(kind environments.WebhookKind, contentType string, body []byte) (
 	if kind == environments.Generic {
 		var g genericPush
 		if err := json.Unmarshal(body, &g); err != nil {
-			return p, fmt.Errorf("reading the push event: %w", err)
+			return p, fmt.Errorf(`reading the push event: want a JSON object such as {"repository": URL, "branch": NAME}: %w`, err)
 		}
 		p.Ref, p.URLs = g.Ref, []string{g.Repository}
 		if p.Ref == "" && g.Branch != "" {
@@ -123,4 +126,11 @@ func nonEmpty(list []string) []string {
 		}
 	}
 	return out
+}
+
+// isJSONObject reports a body that starts like a JSON object. A form field
+// name cannot start with "{" in what a forge sends.
+func isJSONObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }

@@ -17,14 +17,15 @@ import (
 // type where the CLI renders that, so `--server` prints what local runs do.
 
 // Commit is a sync.Revision on the wire.
+// Only ref and branch are set when a pass failed before it had a commit.
 type Commit struct {
-	SHA         string    `json:"sha"`
+	SHA         string    `json:"sha,omitempty"`
 	Ref         string    `json:"ref,omitempty"`
 	Branch      string    `json:"branch,omitempty"`
-	Subject     string    `json:"subject"`
-	Author      string    `json:"author"`
+	Subject     string    `json:"subject,omitempty"`
+	Author      string    `json:"author,omitempty"`
 	AuthorEmail string    `json:"authorEmail,omitempty"`
-	Date        time.Time `json:"date"`
+	Date        time.Time `json:"date,omitzero"`
 	Message     string    `json:"message,omitempty"`
 }
 
@@ -50,12 +51,12 @@ type Record struct {
 	Stack       string       `json:"stack"`
 	Commit      Commit       `json:"commit"`
 	Trigger     sync.Trigger `json:"trigger"`
-	Plan        string       `json:"plan"`
+	Plan        string       `json:"plan,omitempty"`
 	Changes     []string     `json:"changes,omitempty"`
 	Outcome     sync.Outcome `json:"outcome"`
 	Error       string       `json:"error,omitempty"`
-	Started     time.Time    `json:"started"`
-	Finished    time.Time    `json:"finished"`
+	Started     time.Time    `json:"started,omitzero"`
+	Finished    time.Time    `json:"finished,omitzero"`
 	LastGood    string       `json:"lastGood,omitempty"`
 }
 
@@ -259,16 +260,18 @@ func ReportOf(r *sync.Report) (*Report, error) {
 // rendering needs.
 type planJSON struct {
 	Stack   string `json:"stack"`
+	Prune   bool   `json:"prune"`
 	Changes []struct {
-		Kind       diff.Kind    `json:"kind"`
-		Name       string       `json:"name"`
-		Action     diff.Action  `json:"action"`
-		Effect     diff.Effect  `json:"effect"`
-		ID         string       `json:"id"`
-		Fields     []diff.Field `json:"fields"`
-		Reasons    []string     `json:"reasons"`
-		Conflict   string       `json:"conflict"`
-		Superseded bool         `json:"superseded"`
+		Kind       diff.Kind        `json:"kind"`
+		Name       string           `json:"name"`
+		Action     diff.Action      `json:"action"`
+		Effect     diff.Effect      `json:"effect"`
+		ID         string           `json:"id"`
+		Fields     []diff.Field     `json:"fields"`
+		Reasons    []string         `json:"reasons"`
+		Conflict   string           `json:"conflict"`
+		Superseded bool             `json:"superseded"`
+		Attributes []diff.Attribute `json:"attributes"`
 	} `json:"changes"`
 	Warnings []string `json:"warnings"`
 }
@@ -290,10 +293,10 @@ func (r Report) Sync() (*sync.Report, error) {
 	if err := json.Unmarshal(r.Plan, &p); err != nil {
 		return nil, fmt.Errorf("reading the plan of %s's report: %w", r.Environment, err)
 	}
-	out.Plan = diff.Plan{Stack: p.Stack, Warnings: nilIfEmpty(p.Warnings)}
+	out.Plan = diff.Plan{Stack: p.Stack, Warnings: nilIfEmpty(p.Warnings), Prune: p.Prune}
 	for _, c := range p.Changes {
 		ch := diff.Change{Kind: c.Kind, Name: c.Name, Action: c.Action, Effect: c.Effect, Reasons: nilIfEmpty(c.Reasons),
-			Conflict: c.Conflict, Superseded: c.Superseded}
+			Conflict: c.Conflict, Superseded: c.Superseded, Attributes: c.Attributes}
 		if len(c.Fields) > 0 {
 			ch.Fields = c.Fields
 		}

@@ -245,3 +245,26 @@ func TestParsePushToleratesOddFields(t *testing.T) {
 		t.Errorf("a generic push without a repository was accepted")
 	}
 }
+
+// `curl -d '{…}'` sends JSON labelled as a form: the generic hook reads it
+// as the JSON it is.
+func TestGenericWebhookReadsJSONSentAsAForm(t *testing.T) {
+	op := newFakeOperator()
+	h := start(t, op, true, environments.Generic)
+	body := pushBody(environments.Generic, "Acme/Shop", "main")
+	header := signed(environments.Generic, testGeneric, body)
+	header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
+	code, answer := h.post(t, "/hooks/generic", body, header)
+	if code != http.StatusAccepted || !strings.Contains(answer, `"staging"`) {
+		t.Fatalf("JSON sent as a form: status %d, want 202 triggering staging: %s", code, answer)
+	}
+
+	// A body that is neither says what the hook wants.
+	form := []byte("repository=https://github.com/Acme/Shop&branch=main")
+	header = signed(environments.Generic, testGeneric, form)
+	header.Set("Content-Type", "application/x-www-form-urlencoded")
+	code, answer = h.post(t, "/hooks/generic", form, header)
+	if code != http.StatusBadRequest || !strings.Contains(answer, `want a JSON object such as {\"repository\": URL, \"branch\": NAME}`) {
+		t.Errorf("form fields: status %d, want 400 naming the JSON wanted: %s", code, answer)
+	}
+}

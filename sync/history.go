@@ -334,6 +334,38 @@ func (h *History) prune(ctx context.Context, stack string, old []Record) error {
 	return nil
 }
 
+// Purge removes every history record of stack, and its pin: deliberately,
+// for `flotilla rm --purge-history` and `flotilla history --purge`. History
+// otherwise outlives the stack. It returns how many records went.
+func (h *History) Purge(ctx context.Context, stack string) (int, error) {
+	configs, err := h.store.ConfigsByLabel(ctx, labelHistory+"="+stack)
+	if err != nil {
+		return 0, fmt.Errorf("purging history of %s: %w", stack, err)
+	}
+	var errs []error
+	n := 0
+	for _, c := range configs {
+		// Only what Flotilla wrote as this stack's records, unreadable ones
+		// included: nothing forged to look like one is removed.
+		seq, err := strconv.ParseInt(c.Spec.Labels[labelSeq], 10, 64)
+		if err != nil || ours(c) != nil || c.Spec.Name != objectName("history", stack, fmt.Sprintf("%08d", seq)) {
+			continue
+		}
+		if err := h.store.RemoveConfig(ctx, c.ID); err != nil && !cluster.IsNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	if err := h.ClearPin(ctx, stack); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return n, fmt.Errorf("purging history of %s: %w", stack, errors.Join(errs...))
+	}
+	return n, nil
+}
+
 // Pin holds an environment at a commit: automatic syncs leave it alone
 // until `flotilla resume` or an explicit `flotilla sync`.
 type Pin struct {

@@ -60,4 +60,8 @@ func TestForgedHistoryAndPinsAreIgnored(t *testing.T) {
 	if p, err := h.Pin(ctx, "prod"); err != nil || p == nil || p.SHA != "ccccccccccccccc" {
 		t.Errorf("prod's own pin: %+v, %v", p, err)
 	}
+	before = len(store.configs)
+	if n, err := h.Purge(ctx, "prod"); err != nil || n != 1 || len(store.configs) != before-2 {
+		t.Errorf("Purge = %d, %v and removed %d objects; want prod's one record and its pin, nothing forged", n, err, before-len(store.configs))
+	}
 }

@@ -26,6 +26,9 @@ type Options struct {
 	Tip *Revision
 	// Progress receives the services' convergence while a deploy waits.
 	Progress func([]apply.Status)
+	// EngineWarning, when set, receives what the engine said about a
+	// service it accepted, instead of the log (apply.Options.EngineWarning).
+	EngineWarning func(service, warning string)
 	// Heal re-applies the deployed commit when the live stack drifted from
 	// it. Without it, drift is only reported (selfHeal: warn or off).
 	// Manual syncs always heal.

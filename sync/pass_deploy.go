@@ -94,6 +94,7 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
 	}
 	rep.Plan = diff.Compute(desired, live)
+	rep.Plan.Prune = e.Prune
 	deployed := last != nil && last.Commit.SHA == rev.SHA && !last.Failed()
 	// A configuration changed under the deployed commit is a new desired
 	// state, whatever selfHeal says; records from before fingerprints
@@ -154,7 +155,7 @@ func (p *deployment) apply(ctx context.Context) (*Report, error) {
 	}
 	res, err := apply.Run(ctx, p.d, p.rep.Plan, apply.Options{
 		OnFailure: apply.OnFailure(p.e.OnFailure), Prune: p.e.Prune, ProgressDeadline: p.e.ProgressDeadline,
-		Log: p.log, Progress: p.o.Progress, Journal: j, RegistryAuth: RegistryAuth(p.e),
+		Log: p.log, Progress: p.o.Progress, EngineWarning: p.o.EngineWarning, Journal: j, RegistryAuth: RegistryAuth(p.e),
 	})
 	p.rep.Result = res
 	outcome := Succeeded

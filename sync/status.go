@@ -110,9 +110,13 @@ func (s *Syncer) drift(ctx context.Context, env, sha string) ([]diff.Change, err
 	if err != nil {
 		return nil, err
 	}
+	plan := diff.Compute(desired, live)
+	plan.Prune = e.Prune
 	var changes []diff.Change
-	for _, c := range diff.Compute(desired, live).Changes {
-		if c.Action != diff.ActionNoop {
+	for _, c := range plan.Changes {
+		// A delete only --prune would make is not drift when the
+		// environment does not prune: no deploy would make it.
+		if c.Action != diff.ActionNoop && !plan.PruneOnly(c) {
 			changes = append(changes, c)
 		}
 	}

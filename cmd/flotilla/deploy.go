@@ -59,6 +59,7 @@ policy refuses is reported with every violation and nothing is written.`,
 			}
 			defer p.d.Close()
 			plan := p.plan
+			plan.Prune = prune
 			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}
@@ -79,7 +80,9 @@ policy refuses is reported with every violation and nothing is written.`,
 				if p, err = sf.planWith(w.ctx, g, p.d, args[0], policy, mode, p.auth); err != nil {
 					return err
 				}
-				if plan = p.plan; !plan.HasChanges() {
+				plan = p.plan
+				plan.Prune = prune
+				if !plan.HasChanges() {
 					return nil
 				}
 				if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
@@ -91,9 +94,13 @@ policy refuses is reported with every violation and nothing is written.`,
 				return err
 			}
 			prog := newProgress(g.stdout)
+			g.logOut = prog.logTo(g.stderr)
 			res, err := apply.Run(w.ctx, p.d, plan, apply.Options{
 				OnFailure: of, Prune: prune, Detach: detach, RegistryAuth: p.auth,
 				ProgressDeadline: timeout, Progress: prog.update, Log: g.logger(), Journal: j,
+				EngineWarning: func(service, warning string) {
+					prog.warning(g.stderr, "service "+service+": "+warning, "")
+				},
 			})
 			w.done(j, err)
 			if err != nil {

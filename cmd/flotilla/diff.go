@@ -15,13 +15,15 @@ func newDiffCmd(g *globals) *cobra.Command {
 		out      outputFlag
 		pf       policyFlags
 		exitCode bool
+		prune    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--resolve-image M] [--with-registry-auth] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
+		Use:   "diff -c FILE [-c FILE…] [--var K=V] [--env-file F] [--prune] [--resolve-image M] [--with-registry-auth] [--output text|json] [--no-color] [--exit-code] [--policy none|default|env:NAME [--config F]] STACK",
 		Short: "Show what deploying the stack files would change on the swarm, field by field",
 		Long: `Compare the stack files with what runs on the swarm and print the plan: what
 would be created, updated in place or with a rolling restart, replaced or deleted.
-Nothing is changed. With --exit-code the status is 0 when there are no changes,
+Objects the stack files no longer name are shown but count as deleted only with
+--prune, as 'deploy' removes them only then. Nothing is changed. With --exit-code the status is 0 when there are no changes,
 2 when there are, and 1 on error (like terraform plan -detailed-exitcode).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,6 +46,7 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 			}
 			defer p.d.Close()
 			plan := p.plan
+			plan.Prune = prune
 			if out.json() {
 				err = plan.WriteJSON(g.stdout)
 			} else {
@@ -67,5 +70,6 @@ Nothing is changed. With --exit-code the status is 0 when there are no changes,
 	f := cmd.Flags()
 	out.register(f, "plan (json: docs/plan-json.md)")
 	f.BoolVar(&exitCode, "exit-code", false, "exit 2 when there are changes, 0 when none, 1 on error")
+	f.BoolVar(&prune, "prune", false, "plan as 'deploy --prune' does: count what the stack files no longer name as deleted")
 	return cmd
 }

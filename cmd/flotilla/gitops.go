@@ -86,15 +86,17 @@ at once; 'flotilla status --server URL ENV' shows how it went.`,
 			if err := out.check(); err != nil {
 				return err
 			}
+			o := sync.Options{Trigger: sync.TriggerManual, DryRun: dryRun, Force: force}
+			if !out.json() {
+				prog := newProgress(g.stdout)
+				o.Progress, g.logOut = prog.update, prog.logTo(g.stderr)
+				o.EngineWarning = func(service, warning string) { prog.warning(g.stderr, "service "+service+": "+warning, "") }
+			}
 			b, err := gf.open(cmd, g)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			o := sync.Options{Trigger: sync.TriggerManual, DryRun: dryRun, Force: force}
-			if !out.json() {
-				o.Progress = newProgress(g.stdout).update
-			}
 			res, err := b.Sync(cmd.Context(), args[0], o)
 			switch {
 			case out.json() && res.Queued != nil:
@@ -154,17 +156,27 @@ func printReport(w io.Writer, wire *server.Report, color bool) {
 
 func newHistoryCmd(g *globals) *cobra.Command {
 	var (
-		gf  gitopsFlags
-		out outputFlag
-		n   int
+		gf    gitopsFlags
+		out   outputFlag
+		n     int
+		purge bool
 	)
 	cmd := &cobra.Command{
-		Use:   "history ENV [--config F | --server URL] [-n N] [-o text|json]",
+		Use:   "history ENV [--config F | --server URL] [-n N] [-o text|json] [--purge]",
 		Short: "Show an environment's deploy history, newest first",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show an environment's deploy history, newest first. The history lives on the
+swarm and outlives the stack ('flotilla rm' keeps it); --purge removes it and
+the environment's pin, with its memory of failed commits (--config only).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
+			}
+			if purge {
+				if remote, err := gf.sf.remote(cmd); err != nil || remote {
+					return errors.Join(err, errors.New("--purge works with --config only: the operator's API does not remove history"))
+				}
+				return purgeHistory(cmd.Context(), g, &gf.cf, args[0])
 			}
 			b, err := gf.open(cmd, g)
 			if err != nil {
@@ -185,6 +197,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 	gf.register(cmd.Flags())
 	out.register(cmd.Flags(), "history")
 	cmd.Flags().IntVarP(&n, "number", "n", 20, "show at most N records (0: all)")
+	cmd.Flags().BoolVar(&purge, "purge", false, "remove the environment's history and pin instead of showing them")
 	return cmd
 }
 
@@ -198,15 +211,32 @@ func newestFirst[R any](records []R, n int) []R {
 	return out
 }
 
+// writeHistory prints records as a table; a failed pass says why in the
+// last column, and what a pass that failed early never had shows as "-".
 func writeHistory(w io.Writer, records []server.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN")
+	fmt.Fprintln(tw, "#\tFINISHED\tCOMMIT\tAUTHOR\tSUBJECT\tTRIGGER\tRESULT\tPLAN\tERROR")
 	for _, r := range records {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.Finished.UTC().Format(time.DateTime),
-			r.Commit.Short(), printable(r.Commit.Author), clip(printable(r.Commit.Subject), 40), r.Trigger, r.Outcome, r.Plan)
+		finished := "-"
+		if !r.Finished.IsZero() {
+			finished = r.Finished.UTC().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, finished, orDash(r.Commit.Short()),
+			orDash(printable(r.Commit.Author)), orDash(clip(printable(r.Commit.Subject), 40)), r.Trigger, r.Outcome, orDash(r.Plan),
+			clip(printable(oneLine(r.Error)), 100))
 	}
 	return tw.Flush()
 }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a table cell on its row.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // clip shortens s to n characters (not bytes: commit subjects are UTF-8).
 func clip(s string, n int) string {
@@ -292,7 +322,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [ENV] [--config F | --server URL] [-o text|json]",
 		Short: "Show each environment's deployed commit, whether Git moved on, drift, pin and last result",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Show each environment's deployed commit, whether Git moved on, drift, pin and
+last result. The exit status is 1 when an environment is in error: its status
+could not be found out in full, or the operator's last automatic pass failed
+to run (lastError); a deploy that failed and rolled back is a result, not an
+error.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
@@ -313,7 +348,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if out.json() {
-				return writeJSON(g.stdout, all)
+				if err := writeJSON(g.stdout, all); err != nil {
+					return err
+				}
+				return inError(all)
 			}
 			for i, st := range all {
 				if i > 0 {
@@ -321,7 +359,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				}
 				writeStatus(g.stdout, st.Sync())
 			}
-			return nil
+			return inError(all)
 		},
 	}
 	gf.register(cmd.Flags())
@@ -348,6 +386,21 @@ func statuses(ctx context.Context, b backend, names []string) ([]*server.Environ
 	}
 	wg.Wait()
 	return all, errors.Join(errs...)
+}
+
+// inError fails the status command when an environment is in error, naming
+// them, so that a script or a monitor notices without parsing the output.
+func inError(all []*server.EnvironmentStatus) error {
+	var bad []string
+	for _, st := range all {
+		if st != nil && (len(st.Errors) > 0 || st.LastError != "") {
+			bad = append(bad, st.Environment)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("in error: %s", strings.Join(bad, ", "))
 }
 
 func writeStatus(w io.Writer, st *sync.Status) {

@@ -31,19 +31,20 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 		}
 	}
 
+	// dev's status has an error: the command fails, after printing it.
 	out, err := cli(t, "status", "--server", url, "--token-file", token, "dev")
-	if err != nil {
-		t.Fatalf("status --server: %v", err)
+	if err == nil || err.Error() != "in error: dev" {
+		t.Errorf("status --server dev: err = %v, want \"in error: dev\"", err)
 	}
 	if d := cmp.Diff(dev.String(), out); d != "" {
 		t.Errorf("status dev over the API differs from the local rendering (-local +remote):\n%s", d)
 	}
 
 	// Every environment, in the operator's order, with what only a running
-	// operator knows.
+	// operator knows. prod's last automatic pass failed: it is in error too.
 	out, err = cli(t, "status", "--server", url, "--token-file", token)
-	if err != nil {
-		t.Fatalf("status --server (all): %v", err)
+	if err == nil || err.Error() != "in error: dev, prod" {
+		t.Errorf("status --server (all): err = %v, want \"in error: dev, prod\"", err)
 	}
 	if d := cmp.Diff(dev.String()+"\n"+prod.String(), out); d != "" {
 		t.Errorf("status of all environments (-want +got):\n%s", d)
@@ -56,8 +57,8 @@ func TestRemoteStatusRendersLikeLocal(t *testing.T) {
 	}
 
 	out, err = cli(t, "status", "--server", url, "--token-file", token, "-o", "json", "dev")
-	if err != nil {
-		t.Fatalf("status --server -o json: %v", err)
+	if err == nil || err.Error() != "in error: dev" {
+		t.Errorf("status --server -o json dev: err = %v, want \"in error: dev\"", err)
 	}
 	var got []server.EnvironmentStatus
 	if err := json.Unmarshal([]byte(out), &got); err != nil {

@@ -30,7 +30,7 @@ func TestProgressPlainLinesOnlyWhenAServiceChanges(t *testing.T) {
 
 func TestProgressOnATerminalRedrawsOneLinePerService(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out, live: true, last: map[string]string{}, now: time.Now}
+	p := &progress{w: &out, live: true, last: map[string]string{}, hints: map[string]bool{}, now: time.Now}
 	st := []apply.Status{
 		{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 3},
 		{Service: "shop_migrate", Phase: apply.PhaseConverged, Running: 1, Desired: 1, Job: true},
@@ -51,7 +51,7 @@ func TestProgressOnATerminalRedrawsOneLinePerService(t *testing.T) {
 
 func TestProgressLinesAreCutToTheTerminalWidth(t *testing.T) {
 	var out bytes.Buffer
-	p := &progress{w: &out, live: true, last: map[string]string{}, now: time.Now, width: func() int { return 30 }}
+	p := &progress{w: &out, live: true, last: map[string]string{}, hints: map[string]bool{}, now: time.Now, width: func() int { return 30 }}
 	p.update([]apply.Status{
 		{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 3,
 			Reason: "task 3 of 3 is still starting: pulling image registry.example.com/shop/api:v2"},
@@ -68,6 +68,68 @@ func TestProgressLinesAreCutToTheTerminalWidth(t *testing.T) {
 	}
 	if want := "\x1b[2Kshop_api  1/3 running  updatin"; lines[0] != want {
 		t.Errorf("first line %q, want %q", lines[0], want)
+	}
+}
+
+// The rollback's statuses replace the deploy's line by line; the lines of
+// the deploy stay where they were.
+func TestProgressLabelsTheRollback(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{w: &out, live: true, last: map[string]string{}, hints: map[string]bool{}, now: time.Now}
+	p.update([]apply.Status{
+		{Service: "shop_api", Phase: apply.PhaseFailed, Running: 0, Desired: 2, Reason: "3 tasks failed (task: non-zero exit (3))"},
+		{Service: "shop_worker", Phase: apply.PhaseUpdating, Running: 0, Desired: 1, Waiting: "task preparing"},
+	})
+	out.Reset()
+	p.update([]apply.Status{{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 1, Desired: 2, Rollback: true}})
+	want := "\x1b[2A" +
+		"\x1b[2Kshop_api     1/2 running  rolling back\n" +
+		"\x1b[2Kshop_worker  0/1 running  updating: task preparing\n"
+	if out.String() != want {
+		t.Errorf("redraw\n got %q\nwant %q", out.String(), want)
+	}
+	out.Reset()
+	p.update([]apply.Status{
+		{Service: "shop_api", Phase: apply.PhaseConverged, Running: 2, Desired: 2, Rollback: true},
+		{Service: "shop_worker", Phase: apply.PhaseRemoved, Rollback: true},
+	})
+	for _, want := range []string{"shop_api     2/2 running  rolled back\n", "shop_worker               removed (rollback)\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("final draw %q lacks %q", out.String(), want)
+		}
+	}
+}
+
+// A log line or warning during the wait goes above the live lines, which
+// are drawn again below it.
+func TestProgressPrintsLogLinesAboveTheLiveLines(t *testing.T) {
+	var out bytes.Buffer // stdout and stderr: one terminal
+	p := &progress{w: &out, live: true, last: map[string]string{}, hints: map[string]bool{}, now: time.Now}
+	st := []apply.Status{
+		{Service: "shop_api", Phase: apply.PhaseUpdating, Running: 0, Desired: 1},
+		{Service: "shop_web", Phase: apply.PhaseUpdating, Running: 0, Desired: 1},
+	}
+	p.update(st)
+	out.Reset()
+	const hint = "--resolve-image never skips the query"
+	p.warning(&out, "service shop_api: image flotilla-test/app:v1 could not be accessed on a registry", hint)
+	p.warning(&out, "service shop_web: image flotilla-test/app:v1 could not be accessed on a registry", hint)
+	lines := "\x1b[2Kshop_api  0/1 running  updating\n\x1b[2Kshop_web  0/1 running  updating\n"
+	want := "\x1b[2A\x1b[J" +
+		"Warning: service shop_api: image flotilla-test/app:v1 could not be accessed on a registry\n" +
+		"  hint: --resolve-image never skips the query\n" + lines +
+		"\x1b[2A\x1b[J" +
+		"Warning: service shop_web: image flotilla-test/app:v1 could not be accessed on a registry\n" + lines
+	if out.String() != want {
+		t.Errorf("output\n got %q\nwant %q", out.String(), want)
+	}
+
+	// Before anything is drawn, and in plain mode, a warning is just a line.
+	var plain bytes.Buffer
+	q := newProgress(&plain)
+	q.warning(&plain, "service shop_api: something", "")
+	if plain.String() != "Warning: service shop_api: something\n" {
+		t.Errorf("plain warning %q", plain.String())
 	}
 }
 

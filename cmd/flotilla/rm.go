@@ -15,12 +15,15 @@ import (
 )
 
 func newRmCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm STACK [STACK…]",
+	var purgeHistory bool
+	cmd := &cobra.Command{
+		Use:   "rm [--purge-history] STACK [STACK…]",
 		Short: "Remove everything a stack owns — services, networks, versioned secrets and configs — and wait until it is gone",
 		Long: `Remove everything a stack owns and wait until it is gone, then its pin and any
 deploy journal left open, so that a new environment deploying a stack of that
-name starts clean. The stack's history stays, for the audit.`,
+name starts clean. The stack's deploy history stays on the swarm, for the
+audit (a stack deployed again under the same name finds it, quarantined
+commits included); --purge-history removes it too.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -36,7 +39,7 @@ name starts clean. The stack's history stays, for the audit.`,
 					errs = append(errs, err)
 					continue
 				}
-				err = removeStack(w.ctx, g, d, name)
+				err = removeStack(w.ctx, g, d, name, purgeHistory)
 				w.unlock()
 				if err != nil {
 					errs = append(errs, err)
@@ -45,10 +48,13 @@ name starts clean. The stack's history stays, for the audit.`,
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().BoolVar(&purgeHistory, "purge-history", false, "also remove the stack's deploy history")
+	return cmd
 }
 
-// removeStack removes what stack owns, then its pin and any open journal.
-func removeStack(ctx context.Context, g *globals, d *cluster.Docker, name string) error {
+// removeStack removes what stack owns, then its pin and any open journal,
+// and its history when purgeHistory says so.
+func removeStack(ctx context.Context, g *globals, d *cluster.Docker, name string, purgeHistory bool) error {
 	live, err := d.ReadStack(ctx, name)
 	if err != nil {
 		return err
@@ -57,6 +63,7 @@ func removeStack(ctx context.Context, g *globals, d *cluster.Docker, name string
 	// owns; objects in its scope without its labels are left alone (and
 	// reported as warnings).
 	plan := diff.Compute(&stack.Desired{Stack: name}, live)
+	plan.Prune = true
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)
 	}
@@ -71,8 +78,25 @@ func removeStack(ctx context.Context, g *globals, d *cluster.Docker, name string
 	} else {
 		fmt.Fprintf(g.stdout, "Nothing found in stack %s.\n", name)
 	}
-	if err := sync.NewHistory(d, 0).ClearPin(ctx, name); err != nil {
-		return err
+	h := sync.NewHistory(d, 0)
+	if purgeHistory {
+		// Purge clears the pin too.
+		n, err := h.Purge(ctx, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stdout, "Removed %d history records of stack %s.\n", n, name)
+	} else {
+		if err := h.ClearPin(ctx, name); err != nil {
+			return err
+		}
+		records, err := h.List(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(records) > 0 {
+			fmt.Fprintf(g.stdout, "Kept the %d history records of stack %s; --purge-history removes them.\n", len(records), name)
+		}
 	}
 	return apply.RemoveJournal(ctx, d, name)
 }

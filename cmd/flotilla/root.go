@@ -25,6 +25,9 @@ type globals struct {
 	command string
 	stdout  io.Writer
 	stderr  io.Writer
+	// logOut is where logs go when not stderr: through the live progress
+	// lines on a terminal (see progress.logTo).
+	logOut io.Writer
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -86,10 +89,14 @@ func parseLevel(s string) (slog.Level, error) {
 func (g *globals) logger() *slog.Logger {
 	level, _ := parseLevel(g.logLevel)
 	opts := &slog.HandlerOptions{Level: level}
-	if g.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	w := g.stderr
+	if g.logOut != nil {
+		w = g.logOut
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	if g.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // docker connects to the engine the docker CLI would use with the same

@@ -101,9 +101,33 @@ func (r *recipientFlags) recipients() ([]age.Recipient, error) {
 		rs = append(rs, fileRs...)
 	}
 	if len(rs) == 0 {
-		return nil, &exitError{code: 2, err: fmt.Errorf("no recipient: give -r KEY or -R FILE")}
+		return nil, noRecipient("")
 	}
 	return rs, nil
+}
+
+// given reports whether -r or -R was used.
+func (r *recipientFlags) given() bool { return len(r.keys)+len(r.files) > 0 }
+
+// forFile returns the recipients for the age file path: those of -r and
+// -R, else those the repository declares for it (recipientsFile), with the
+// file that declares them. No recipient is (nil, "", nil).
+func (r *recipientFlags) forFile(path string) ([]age.Recipient, string, error) {
+	if r.given() {
+		rs, err := r.recipients()
+		return rs, "", err
+	}
+	from, rs, err := declaredRecipients(path)
+	return rs, from, err
+}
+
+func noRecipient(path string) error {
+	where := "beside the file"
+	if path != "" {
+		where = "beside " + path
+	}
+	return &exitError{code: 2, err: fmt.Errorf("no recipient: give -r KEY or -R FILE, or list them in a %s file %s "+
+		"(or in a directory above it, within its Git repository)", recipientsFile, where)}
 }
 
 // identities loads the -i files, or those named by FLOTILLA_AGE_IDENTITY_FILE,
@@ -128,15 +152,27 @@ func (g *globals) identities(paths []string) ([]age.Identity, error) {
 
 func newSecretsEncryptCmd(g *globals) *cobra.Command {
 	var rf recipientFlags
-	var armored bool
+	var armored, force bool
 	cmd := &cobra.Command{
-		Use:   "encrypt (-r RECIPIENT | -R FILE)... [-a] FILE",
+		Use:   "encrypt [-r RECIPIENT | -R FILE]... [-a] [--force] FILE",
 		Short: "Encrypt FILE into FILE.age",
-		Args:  cobra.ExactArgs(1),
+		Long: "Encrypt FILE for the recipients given, or else for those the repository declares in the\n" +
+			"nearest " + recipientsFile + " file (beside FILE, or in a directory above it within its Git\n" +
+			"repository; one age or SSH public key a line, # comments). An existing FILE.age is kept\n" +
+			"unless --force; 'secrets edit' changes one in place.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rs, err := rf.recipients()
+			out := args[0] + ".age"
+			if _, err := os.Stat(out); err == nil && !force {
+				return fmt.Errorf("encrypting %s: %s exists; --force replaces it, 'flotilla secrets edit %s' changes it in place",
+					args[0], out, out)
+			}
+			rs, from, err := rf.forFile(out)
 			if err != nil {
 				return err
+			}
+			if len(rs) == 0 {
+				return noRecipient(out)
 			}
 			plain, err := os.ReadFile(args[0])
 			if err != nil {
@@ -150,16 +186,20 @@ func newSecretsEncryptCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("encrypting %s: %w", args[0], err)
 			}
-			out := args[0] + ".age"
 			if err := writeFileAtomic(out, ct, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "wrote %s\n", out)
+			if from != "" {
+				fmt.Fprintf(g.stdout, "(for the recipients in %s)\n", from)
+			}
+			fmt.Fprintf(g.stdout, "Delete the plaintext %s now, so that it is never committed.\n", args[0])
 			return nil
 		},
 	}
 	rf.register(cmd)
 	cmd.Flags().BoolVarP(&armored, "armor", "a", false, "write ASCII-armored (PEM) age, friendlier to diffs and reviews")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing FILE.age")
 	return cmd
 }
 

@@ -25,32 +25,41 @@ func newSecretsEditCmd(g *globals) *cobra.Command {
 	var rf recipientFlags
 	var allowDisk bool
 	cmd := &cobra.Command{
-		Use:   "edit [-i IDENTITY]... (-r RECIPIENT | -R FILE)... [--allow-disk] FILE.age",
+		Use:   "edit [-i IDENTITY]... [-r RECIPIENT | -R FILE]... [--allow-disk] FILE.age",
 		Short: "Decrypt FILE.age into a private temporary file, run $EDITOR, re-encrypt",
 		Long: "The plaintext lives in a 0600 file inside a fresh 0700 directory on a memory file system\n" +
 			"($XDG_RUNTIME_DIR or /dev/shm, when they are tmpfs), and is removed when the editor exits,\n" +
 			"whatever happens. Without one, edit refuses unless --allow-disk. Directories an earlier\n" +
-			"edit left behind (it was killed) are removed first. A FILE.age that does not exist yet is created.",
+			"edit left behind (it was killed) are removed first. A FILE.age that does not exist yet is created.\n\n" +
+			"The file is encrypted for the recipients given with -r and -R; else for those the\n" +
+			"repository declares in the nearest " + recipientsFile + " file (beside FILE.age, or in a\n" +
+			"directory above it within its Git repository); else for the identities' own keys.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			// Recipients are checked before the editor opens, not after
 			// the operator has typed the new value.
-			rs, err := rf.recipients()
+			rs, from, err := rf.forFile(path)
 			if err != nil {
 				return err
 			}
 			var old secrets.Value
 			defer func() { clear(old.Bytes()) }()
 			armored, mode := false, os.FileMode(0o644)
+			var ids []age.Identity
 			ct, err := os.ReadFile(path)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
+				if len(rs) == 0 {
+					// A new file for the identity's own key, if there is one.
+					if ids, err = g.identities(idFiles); err != nil {
+						return noRecipient(path)
+					}
+				}
 			case err != nil:
 				return fmt.Errorf("editing: %w", err)
 			default:
-				ids, err := g.identities(idFiles)
-				if err != nil {
+				if ids, err = g.identities(idFiles); err != nil {
 					return err
 				}
 				if old, err = secrets.DecryptLimit(path, ct, ids, secrets.ConfigLimit); err != nil {
@@ -59,6 +68,12 @@ func newSecretsEditCmd(g *globals) *cobra.Command {
 				armored = secrets.IsArmored(ct)
 				if fi, err := os.Stat(path); err == nil {
 					mode = fi.Mode().Perm()
+				}
+			}
+			own := len(rs) == 0
+			if own {
+				if rs = ownRecipients(ids); len(rs) == 0 {
+					return noRecipient(path)
 				}
 			}
 			dir, err := privateTempDir(editPlaces(), os.TempDir(), allowDisk, g.stderr)
@@ -85,6 +100,20 @@ func newSecretsEditCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "encrypted %s\n", path)
+			switch {
+			case own && ct != nil:
+				fmt.Fprintf(g.stderr, "Note: no %s file declares who %s is for: it is now encrypted for your identity "+
+					"only (%s). Whoever else could decrypt it before no longer can; list everyone in %s beside it.\n",
+					recipientsFile, path, recipientNames(rs), recipientsFile)
+			case own:
+				fmt.Fprintf(g.stderr, "Note: %s is encrypted for your identity only (%s); list everyone who needs it in a %s file.\n",
+					path, recipientNames(rs), recipientsFile)
+			case from != "":
+				fmt.Fprintf(g.stdout, "(for the recipients in %s)\n", from)
+			}
+			if len(ids) > 0 && !canDecrypt(path, newCt, ids) {
+				fmt.Fprintf(g.stderr, "Warning: none of the identities used can decrypt %s any more: its recipients leave you out.\n", path)
+			}
 			return nil
 		},
 	}
@@ -248,15 +277,21 @@ func newSecretsRekeyCmd(g *globals) *cobra.Command {
 	var idFiles []string
 	var rf recipientFlags
 	cmd := &cobra.Command{
-		Use:   "rekey [-i IDENTITY]... (-r RECIPIENT | -R FILE)... DIR",
+		Use:   "rekey [-i IDENTITY]... [-r RECIPIENT | -R FILE]... DIR",
 		Short: "Re-encrypt every .age file under DIR for the given recipients",
 		Long: "Content is unchanged, so versions are too and nothing restarts. Armored files stay armored.\n" +
-			"Each file is replaced atomically; a file that fails is reported and left as it was.",
+			"Each file is replaced atomically; a file that fails is reported and left as it was.\n" +
+			"Without -r and -R each file is encrypted for the recipients its nearest " + recipientsFile + "\n" +
+			"declares (edit that file, then rekey). A warning names the files none of the identities\n" +
+			"used can decrypt afterwards.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rs, err := rf.recipients()
-			if err != nil {
-				return err
+			var rs []age.Recipient
+			if rf.given() {
+				var err error
+				if rs, err = rf.recipients(); err != nil {
+					return err
+				}
 			}
 			ids, err := g.identities(idFiles)
 			if err != nil {
@@ -270,14 +305,35 @@ func newSecretsRekeyCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("rekeying: no .age file under %s", args[0])
 			}
 			var errs []error
+			var lockedOut []string
 			for _, path := range files {
-				if err := rekeyFile(path, ids, rs); err != nil {
+				fileRs := rs
+				if fileRs == nil {
+					_, declared, err := declaredRecipients(path)
+					if err == nil && declared == nil {
+						err = fmt.Errorf("no recipient: give -r KEY or -R FILE, or list them in a %s file beside it", recipientsFile)
+					}
+					if err != nil {
+						errs = append(errs, fmt.Errorf("rekeying %s: %w", path, err))
+						continue
+					}
+					fileRs = declared
+				}
+				ct, err := rekeyFile(path, ids, fileRs)
+				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
 				fmt.Fprintf(g.stdout, "rekeyed %s\n", path)
+				if !canDecrypt(path, ct, ids) {
+					lockedOut = append(lockedOut, path)
+				}
 			}
 			fmt.Fprintf(g.stdout, "%d of %d files rekeyed\n", len(files)-len(errs), len(files))
+			if len(lockedOut) > 0 {
+				fmt.Fprintf(g.stderr, "Warning: none of the identities used can decrypt %s any more: the new recipients "+
+					"leave you out. Make sure someone (the operator's identity) still can.\n", strings.Join(lockedOut, ", "))
+			}
 			return errors.Join(errs...)
 		},
 	}
@@ -286,23 +342,24 @@ func newSecretsRekeyCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func rekeyFile(path string, ids []age.Identity, rs []age.Recipient) error {
+// rekeyFile re-encrypts path for rs and returns the new ciphertext.
+func rekeyFile(path string, ids []age.Identity, rs []age.Recipient) ([]byte, error) {
 	ct, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("rekeying: %w", err)
+		return nil, fmt.Errorf("rekeying: %w", err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("rekeying: %w", err)
+		return nil, fmt.Errorf("rekeying: %w", err)
 	}
 	v, err := secrets.DecryptLimit(path, ct, ids, secrets.ConfigLimit)
 	if err != nil {
-		return fmt.Errorf("rekeying: decrypting %w", err)
+		return nil, fmt.Errorf("rekeying: decrypting %w", err)
 	}
 	defer clear(v.Bytes())
 	newCt, err := secrets.Encrypt(v.Bytes(), rs, secrets.IsArmored(ct))
 	if err != nil {
-		return fmt.Errorf("rekeying %s: %w", path, err)
+		return nil, fmt.Errorf("rekeying %s: %w", path, err)
 	}
-	return writeFileAtomic(path, newCt, fi.Mode().Perm())
+	return newCt, writeFileAtomic(path, newCt, fi.Mode().Perm())
 }
