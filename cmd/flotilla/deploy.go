@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 
 func newDeployCmd(g *globals) *cobra.Command {
 	var (
+		out       outputFlag
+		quiet     bool
 		sf        stackFlags
 		pf        policyFlags
 		prune     bool
@@ -44,6 +49,15 @@ policy refuses is reported with every violation and nothing is written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sf.stdin = cmd.InOrStdin()
+			if err := out.check(); err != nil {
+				return err
+			}
+			// The plan, progress and result go to people; -q and -o json
+			// keep them off stdout (errors still go to stderr).
+			shown := g.stdout
+			if quiet || out.json() {
+				shown = io.Discard
+			}
 			of, err := apply.ParseOnFailure(onFailure)
 			if err != nil {
 				return err
@@ -60,14 +74,22 @@ policy refuses is reported with every violation and nothing is written.`,
 			defer p.d.Close()
 			plan := p.plan
 			plan.Prune = prune
-			if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
+			if err := plan.WriteText(shown, diff.TextOptions{Color: g.color(shown)}); err != nil {
 				return fmt.Errorf("writing plan: %w", err)
 			}
 			if policy != nil {
-				fmt.Fprintf(g.stdout, "Policy: %s\n", policy)
+				fmt.Fprintf(shown, "Policy: %s\n", policy)
+			}
+			result := func(res *apply.Result, err error) error {
+				if out.json() {
+					if jerr := writeDeployJSON(g.stdout, args[0], plan, res, err); jerr != nil {
+						return errors.Join(err, jerr)
+					}
+				}
+				return err
 			}
 			if dryRun || !plan.HasChanges() {
-				return nil
+				return result(nil, nil)
 			}
 			w, err := g.lockStack(ctx, p.d, args[0], p.auth)
 			if err != nil {
@@ -83,9 +105,9 @@ policy refuses is reported with every violation and nothing is written.`,
 				plan = p.plan
 				plan.Prune = prune
 				if !plan.HasChanges() {
-					return nil
+					return result(nil, nil)
 				}
-				if err := plan.WriteText(g.stdout, diff.TextOptions{Color: g.color(g.stdout)}); err != nil {
+				if err := plan.WriteText(shown, diff.TextOptions{Color: g.color(shown)}); err != nil {
 					return fmt.Errorf("writing plan: %w", err)
 				}
 			}
@@ -93,7 +115,7 @@ policy refuses is reported with every violation and nothing is written.`,
 			if err != nil {
 				return err
 			}
-			prog := newProgress(g.stdout)
+			prog := newProgress(shown)
 			g.logOut = prog.logTo(g.stderr)
 			res, err := apply.Run(w.ctx, p.d, plan, apply.Options{
 				OnFailure: of, Prune: prune, Detach: detach, RegistryAuth: p.auth,
@@ -106,27 +128,63 @@ policy refuses is reported with every violation and nothing is written.`,
 			if err != nil {
 				var fe *apply.FailedError
 				if errors.As(err, &fe) && len(fe.RolledBack) > 0 {
-					fmt.Fprintf(g.stdout, "\nRolled back: %s\n", strings.Join(fe.RolledBack, ", "))
+					fmt.Fprintf(shown, "\nRolled back: %s\n", strings.Join(fe.RolledBack, ", "))
 				}
-				return err
+				return result(res, err)
 			}
 			verb := "Deployed"
 			if detach {
 				verb = "Sent"
 			}
-			fmt.Fprintf(g.stdout, "\n%s stack %s: %d created, %d updated, %d removed.\n",
+			fmt.Fprintf(shown, "\n%s stack %s: %d created, %d updated, %d removed.\n",
 				verb, args[0], len(res.Created), len(res.Updated), len(res.Removed))
-			return nil
+			return result(res, nil)
 		},
 	}
 	sf.register(cmd.Flags())
 	pf.register(cmd.Flags())
 	sf.registerPlan(cmd.Flags())
 	f := cmd.Flags()
+	out.register(f, "result (json: the plan of docs/plan-json.md and what was done)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVar(&prune, "prune", false, "remove services, networks, secrets and configs the stack files no longer name")
 	f.BoolVarP(&detach, "detach", "d", false, "send the changes and exit without waiting for convergence")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and stop")
 	f.StringVar(&onFailure, "on-failure", string(apply.Rollback), "when a service fails: rollback or pause")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "progress deadline: how long to wait for the services to converge")
 	return cmd
+}
+
+// deployJSON is `flotilla deploy -o json`: the plan and what was done.
+type deployJSON struct {
+	Stack      string          `json:"stack"`
+	Plan       json.RawMessage `json:"plan"`
+	Created    []string        `json:"created,omitempty"`
+	Updated    []string        `json:"updated,omitempty"`
+	Removed    []string        `json:"removed,omitempty"`
+	RolledBack []string        `json:"rolledBack,omitempty"`
+	// Outcome is deployed, unchanged (nothing to do, or --dry-run),
+	// or one of apply's failures (rolled-back, rollback-failed, paused,
+	// interrupted); Error says why.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+}
+
+func writeDeployJSON(w io.Writer, stack string, plan diff.Plan, res *apply.Result, err error) error {
+	var pj bytes.Buffer
+	if perr := plan.WriteJSON(&pj); perr != nil {
+		return perr
+	}
+	out := deployJSON{Stack: stack, Plan: bytes.TrimSpace(pj.Bytes()), Outcome: "unchanged"}
+	if res != nil {
+		out.Outcome = "deployed"
+		out.Created, out.Updated, out.Removed, out.RolledBack = res.Created, res.Updated, res.Removed, res.RolledBack
+	}
+	if err != nil {
+		out.Outcome, out.Error = "failed", err.Error()
+		if fe, ok := errors.AsType[*apply.FailedError](err); ok {
+			out.Outcome = string(fe.Kind)
+		}
+	}
+	return writeJSON(w, out)
 }

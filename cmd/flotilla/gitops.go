@@ -468,39 +468,97 @@ func writeStatus(w io.Writer, st *sync.Status) {
 	tw.Flush()
 }
 
+// validation is `flotilla validate -o json`.
+type validation struct {
+	Config       string          `json:"config"`
+	Environments []envValidation `json:"environments"`
+	Error        string          `json:"error,omitempty"`
+}
+
+type envValidation struct {
+	Name     string `json:"name"`
+	Commit   string `json:"commit,omitempty"`
+	Services int    `json:"services"`
+	Networks int    `json:"networks"`
+	Secrets  int    `json:"secrets"`
+	Configs  int    `json:"configs"`
+	Error    string `json:"error,omitempty"`
+}
+
 func newValidateCmd(g *globals) *cobra.Command {
-	var cf configFlag
+	var (
+		cf  configFlag
+		out outputFlag
+	)
 	cmd := &cobra.Command{
-		Use:   "validate [--config F]",
+		Use:   "validate [--config F] [-o text|json]",
 		Short: "Check the configuration file, then render every environment at its branch tip",
-		Args:  cobra.NoArgs,
+		Long: `Check the configuration file (every problem with its line), the environments it
+declares in Git (include:, discover:) and that every identity loads — what the
+operator refuses at start and on SIGHUP — then render every environment at its
+branch tip. The exit status is non-zero when anything fails.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := cf.syncer(g)
-			if err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
-			defer s.Close()
-			if err := sync.CheckKeys(s.Config(), s.VersionKeyFile); err != nil {
-				return fmt.Errorf("%s: %w", cf.path, err)
+			v, err := validate(cmd.Context(), g, &cf)
+			if out.json() {
+				return errors.Join(err, writeJSON(g.stdout, v))
 			}
-			fmt.Fprintf(g.stdout, "%s: configuration valid\n", cf.path)
-			var failed []string
-			for _, env := range s.Config().EnvironmentNames() {
-				rev, desired, err := s.Render(cmd.Context(), env)
-				if err != nil {
-					failed = append(failed, env)
-					fmt.Fprintf(g.stdout, "%s: %v\n", env, err)
+			if v.Error == "" {
+				fmt.Fprintf(g.stdout, "%s: configuration valid\n", cf.path)
+			}
+			for _, e := range v.Environments {
+				if e.Error != "" {
+					fmt.Fprintf(g.stdout, "%s: %s\n", e.Name, e.Error)
 					continue
 				}
-				fmt.Fprintf(g.stdout, "%s: %s renders: %d services, %d networks, %d secrets, %d configs\n", env, rev.Short(),
-					len(desired.Services), len(desired.Networks), len(desired.Secrets), len(desired.Configs))
+				fmt.Fprintf(g.stdout, "%s: %s renders: %d services, %d networks, %d secrets, %d configs\n", e.Name, e.Commit[:min(7, len(e.Commit))],
+					e.Services, e.Networks, e.Secrets, e.Configs)
 			}
-			if len(failed) > 0 {
-				return fmt.Errorf("%d environments do not render: %s", len(failed), strings.Join(failed, ", "))
-			}
-			return nil
+			return err
 		},
 	}
 	cf.register(cmd.Flags())
+	out.register(cmd.Flags(), "result")
 	return cmd
+}
+
+func validate(ctx context.Context, g *globals, cf *configFlag) (validation, error) {
+	v := validation{Config: cf.path, Environments: []envValidation{}}
+	fail := func(err error) (validation, error) {
+		v.Error = err.Error()
+		return v, err
+	}
+	base, err := environments.Load(cf.path)
+	if err != nil {
+		return fail(err)
+	}
+	boot := sync.New(base, g.logger())
+	defer boot.Close()
+	cfg, _, err := boot.Expand(ctx, base)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", cf.path, err))
+	}
+	s := sync.New(cfg, g.logger())
+	defer s.Close()
+	if err := sync.CheckKeys(cfg, s.VersionKeyFile); err != nil {
+		return fail(fmt.Errorf("%s: %w", cf.path, err))
+	}
+	var failed []string
+	for _, env := range cfg.EnvironmentNames() {
+		rev, desired, err := s.Render(ctx, env)
+		if err != nil {
+			failed = append(failed, env)
+			v.Environments = append(v.Environments, envValidation{Name: env, Error: err.Error()})
+			continue
+		}
+		v.Environments = append(v.Environments, envValidation{Name: env, Commit: rev.SHA, Services: len(desired.Services),
+			Networks: len(desired.Networks), Secrets: len(desired.Secrets), Configs: len(desired.Configs)})
+	}
+	if len(failed) > 0 {
+		return v, fmt.Errorf("%d environments do not render: %s", len(failed), strings.Join(failed, ", "))
+	}
+	return v, nil
 }

@@ -39,11 +39,11 @@ func (g *globals) lockStack(ctx context.Context, d *cluster.Docker, stack string
 	}
 	if rec != nil {
 		w.recovered = true
-		fmt.Fprintf(g.stdout, "Finished a deploy of %s that %s left open: %s", stack, rec.Journal.Writer, rec.Outcome)
+		fmt.Fprintf(g.stderr, "Finished a deploy of %s that %s left open: %s", stack, rec.Journal.Writer, rec.Outcome)
 		if rec.Result.Reason != "" {
-			fmt.Fprintf(g.stdout, " (%s)", rec.Result.Reason)
+			fmt.Fprintf(g.stderr, " (%s)", rec.Result.Reason)
 		}
-		fmt.Fprintln(g.stdout)
+		fmt.Fprintln(g.stderr)
 	}
 	w.ctx, w.unlock = held, unlock
 	return w, nil
