@@ -38,6 +38,10 @@ type Holder struct {
 	PID     int    `json:"pid,omitempty"`
 	Task    string `json:"task,omitempty"`
 	Command string `json:"command,omitempty"`
+	// PIDNamespace tells whether PID means the same process to another
+	// holder: two containers on one host (host network: one hostname) have
+	// PID namespaces of their own.
+	PIDNamespace string `json:"pidns,omitempty"`
 }
 
 // NewHolder describes this process running command ("flotilla run"). The
@@ -47,7 +51,8 @@ func NewHolder(command string) Holder {
 	var b [8]byte
 	rand.Read(b[:])
 	host, _ := os.Hostname()
-	return Holder{ID: hex.EncodeToString(b[:]), Host: host, PID: os.Getpid(), Task: os.Getenv("FLOTILLA_TASK"), Command: command}
+	return Holder{ID: hex.EncodeToString(b[:]), Host: host, PID: os.Getpid(), Task: os.Getenv("FLOTILLA_TASK"), Command: command,
+		PIDNamespace: pidNamespace()}
 }
 
 // gone reports whether the holder is a process on this host that no longer
@@ -57,10 +62,17 @@ func NewHolder(command string) Holder {
 // side.
 func (h Holder) gone() bool {
 	host, err := os.Hostname()
-	if err != nil || h.Host != host || h.Task != "" || h.PID <= 0 {
+	if err != nil || h.Host != host || h.Task != "" || h.PID <= 0 || h.PIDNamespace == "" || h.PIDNamespace != pidNamespace() {
 		return false
 	}
 	return errors.Is(syscall.Kill(h.PID, 0), syscall.ESRCH)
+}
+
+// pidNamespace names this process's PID namespace ("" where it can't be
+// told).
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
 }
 
 // String names the holder for people: "flotilla run (pid 42 on node-1)".
