@@ -158,9 +158,26 @@ func (op *Operator) Reload(runner Runner) error {
 	if op.stopping {
 		return errors.New("shutting down")
 	}
-	old := op.cron
+	old, before := op.cron, op.runner
 	op.runner = runner
 	op.setEnvironments(runner.Config())
+	// An environment gone from the configuration stops syncing; its stack
+	// stays — unless it said prune, then it goes too, under its lease.
+	for _, name := range before.Config().EnvironmentNames() {
+		if op.envs[name] != nil {
+			continue
+		}
+		if e, err := before.Config().Environment(name); err == nil && e.Prune {
+			op.inflight.Add(1)
+			go func() {
+				defer op.inflight.Done()
+				op.o.Log.Warn("environment removed from the configuration with prune: removing its stack", "env", name, "stack", e.Stack)
+				if err := before.Retire(op.passCtx, name); err != nil {
+					op.o.Log.Error("removing the stack of a removed environment", "env", name, "stack", e.Stack, "err", err)
+				}
+			}()
+		}
+	}
 	op.statuses = map[string]*cachedStatus{}
 	if err := op.startCron(); err != nil {
 		return err

@@ -277,3 +277,30 @@ func TestOperatorReadinessNamesAPinItCannotHonour(t *testing.T) {
 		stop()
 	})
 }
+
+// An environment that leaves the configuration stops syncing and keeps its
+// stack; one that says prune has its stack removed.
+func TestOperatorRetiresOnlyEnvironmentsThatPrune(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		prune := true
+		f := newFakeRunner(t, map[string]*environments.EnvironmentSpec{
+			"keep":  {Repo: "shop", Schedule: "@every 1h"},
+			"prune": {Repo: "shop", Schedule: "@every 1h", Prune: &prune},
+			"stay":  {Repo: "shop", Schedule: "@every 1h"},
+		})
+		op := NewOperator(f, noJitter)
+		stop := start(t, op)
+		synctest.Wait()
+		next := newFakeRunner(t, map[string]*environments.EnvironmentSpec{"stay": {Repo: "shop", Schedule: "@every 1h"}})
+		if err := op.Reload(next); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		_, calls := f.counts()
+		got := strings.Join(calls, ",")
+		if !strings.Contains(got, "prune retire") || strings.Contains(got, "keep retire") || strings.Contains(got, "stay retire") {
+			t.Errorf("calls on the old configuration %v: want only the environment with prune retired", calls)
+		}
+		stop()
+	})
+}

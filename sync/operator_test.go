@@ -117,6 +117,12 @@ func (f *fakeRunner) Rollback(_ context.Context, env, to string) (*Report, error
 	rec := Record{Environment: env, Commit: Revision{SHA: to}, Trigger: TriggerRollback, Outcome: Succeeded}
 	return &Report{Environment: env, Commit: rec.Commit, Record: &rec}, nil
 }
+func (f *fakeRunner) Retire(_ context.Context, env string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.syncs = append(f.syncs, env+" retire")
+	return nil
+}
 func (f *fakeRunner) Resume(_ context.Context, env string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -21,6 +21,9 @@ type Runner interface {
 	History(ctx context.Context, env string) ([]Record, error)
 	Rollback(ctx context.Context, env, to string) (*Report, error)
 	Resume(ctx context.Context, env string) error
+	// Retire removes the stack of env, an environment leaving the
+	// configuration with prune.
+	Retire(ctx context.Context, env string) error
 	Ready(ctx context.Context) error
 	Close() error
 }

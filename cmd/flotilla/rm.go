@@ -7,10 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/cluster"
-	"github.com/flotilla-gitops/flotilla/diff"
-	"github.com/flotilla-gitops/flotilla/stack"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
 
@@ -55,48 +52,35 @@ commits included); --purge-history removes it too.`,
 // removeStack removes what stack owns, then its pin and any open journal,
 // and its history when purgeHistory says so.
 func removeStack(ctx context.Context, g *globals, d *cluster.Docker, name string, purgeHistory bool) error {
-	live, err := d.ReadStack(ctx, name)
-	if err != nil {
-		return err
-	}
-	// The plan from nothing to what is there deletes exactly what the stack
-	// owns; objects in its scope without its labels are left alone (and
-	// reported as warnings).
-	plan := diff.Compute(&stack.Desired{Stack: name}, live)
-	plan.Prune = true
+	plan, res, err := sync.RemoveStack(ctx, d, name, g.logger())
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)
 	}
-	if plan.HasChanges() {
-		res, err := apply.Run(ctx, d, plan, apply.Options{Prune: true, Log: g.logger()})
-		if err != nil {
-			return fmt.Errorf("removing stack %s: %w", name, err)
-		}
+	if res != nil {
 		for _, o := range res.Removed {
 			fmt.Fprintf(g.stdout, "Removed %s\n", o)
 		}
-	} else {
+	} else if err == nil {
 		fmt.Fprintf(g.stdout, "Nothing found in stack %s.\n", name)
+	}
+	if err != nil {
+		return err
 	}
 	h := sync.NewHistory(d, 0)
 	if purgeHistory {
-		// Purge clears the pin too.
 		n, err := h.Purge(ctx, name)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stdout, "Removed %d history records of stack %s.\n", n, name)
-	} else {
-		if err := h.ClearPin(ctx, name); err != nil {
-			return err
-		}
-		records, err := h.List(ctx, name)
-		if err != nil {
-			return err
-		}
-		if len(records) > 0 {
-			fmt.Fprintf(g.stdout, "Kept the %d history records of stack %s; --purge-history removes them.\n", len(records), name)
-		}
+		return nil
 	}
-	return apply.RemoveJournal(ctx, d, name)
+	records, err := h.List(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(records) > 0 {
+		fmt.Fprintf(g.stdout, "Kept the %d history records of stack %s; --purge-history removes them.\n", len(records), name)
+	}
+	return nil
 }

@@ -75,7 +75,7 @@ func (c *configSource) expand(ctx context.Context, boot *sync.Syncer, base *envi
 // operator when a commit there changes the environments: added, changed
 // or removed without a restart. A refused commit is logged, recorded in the
 // local cluster's history and reported once; the last good set stays.
-// Removing an environment never removes its stack.
+// Removing an environment never removes its stack unless it says prune.
 func (c *configSource) watch(ctx context.Context, op *sync.Operator, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
