@@ -100,6 +100,8 @@ var uiFuncs = template.FuncMap{
 		return false
 	},
 	"sensitive": func(f diff.Field) bool { return f.Sensitive && f.Old == f.New },
+	// sameError: the loop's last error is the last record's, shown there.
+	"sameError": func(r row) bool { return r.Last != nil && r.Last.Error == r.LastError },
 	// dict passes several values to a template: dict "k1" v1 "k2" v2.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {

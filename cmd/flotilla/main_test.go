@@ -7,11 +7,14 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// TestMain lets the test binary act as the flotilla command inside scripts.
+// TestMain lets the test binary act as the flotilla command inside scripts,
+// and closes the browser the dashboard's tests share.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"flotilla": func() { os.Exit(exitCode(run())) },
+	code := testscript.RunMain(m, map[string]func() int{
+		"flotilla": func() int { return exitCode(run()) },
 	})
+	closeBrowser()
+	os.Exit(code)
 }
 
 // TestScripts runs the CLI scripts in testdata/*.txtar.
