@@ -129,7 +129,16 @@ func (b *tab) screenshot(name string, docsName ...string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// The whole page, whatever its height: the viewport grows to it.
+	height, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`Math.max(document.documentElement.scrollHeight, 600)`))
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.EmulateViewport(1440, height))
+	}
+	var png []byte
+	if err == nil {
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	}
+	_ = chromedp.Do(ctx, chromedp.EmulateReset())
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
