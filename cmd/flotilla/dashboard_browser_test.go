@@ -34,10 +34,16 @@ var chrome struct {
 	err    error
 }
 
+// closeBrowser closes the shared browser and waits until its profile
+// directory is removed.
 func closeBrowser() {
-	if chrome.cancel != nil {
-		chrome.cancel()
+	if chrome.cancel == nil {
+		return
 	}
+	if err := chromedp.Cancel(chrome.ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "closing the browser: %v\n", err)
+	}
+	chrome.cancel()
 }
 
 // tab is one test's browser tab on an operator's dashboard.
