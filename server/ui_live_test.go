@@ -134,11 +134,25 @@ func TestDashboardLiveEvents(t *testing.T) {
 		t.Errorf("prod's stream got %+v first, want prod's start", ev)
 	}
 
+	if ev, _ := all.next(); ev.Env != "prod" {
+		t.Errorf("the stream of all got %+v, want prod's start", ev)
+	}
+	// Drift found by a pass that did not heal it is its own event.
+	l.PassFinished(sync.PassEvent{Environment: "staging", Trigger: sync.TriggerSchedule, Report: &sync.Report{Environment: "staging",
+		Commit: deployedRev, Drift: true, Skip: sync.SkipDrift, SkipMessage: "drifted; selfHeal is warn",
+		Plan: diff.Plan{Changes: []diff.Change{{Kind: diff.KindService, Name: "shop-staging_api", Action: diff.ActionUpdate}}}}})
+	if ev, id := all.next(); ev.Kind != "finished" || ev.Drift != 1 || !ev.Refresh || id != "2" {
+		t.Errorf("a drifted pass %+v id %q, want finished with 1 drifted object, as event 2", ev, id)
+	}
+	if ev, _ := all.next(); ev.Kind != "drift" || ev.Drift != 1 || ev.Env != "staging" {
+		t.Errorf("then %+v, want the drift event", ev)
+	}
+
 	// A browser that connects during a pass sees it; one whose page is
 	// older than the last refresh is told to refresh first.
 	late := openStream(t, base, "/events?since=0", testToken)
-	if ev, id := late.next(); ev.Kind != "resync" || id != "1" {
-		t.Errorf("a stale page's first event %+v id %q, want a resync at 1", ev, id)
+	if ev, id := late.next(); ev.Kind != "resync" || id != "3" {
+		t.Errorf("a stale page's first event %+v id %q, want a resync at 3", ev, id)
 	}
 	if ev, _ := late.next(); ev.Kind != "started" || ev.Env != "prod" {
 		t.Errorf("then %+v, want prod's running pass", ev)
