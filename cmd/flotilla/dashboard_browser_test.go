@@ -205,16 +205,19 @@ func TestDashboardShowsPushesLive(t *testing.T) {
 	})
 	staging := o.deployedRecords("staging", 1)[0]
 	prod := o.deployedRecords("prod", 1)[0]
-	// Someone changes prod by hand: the overview shows the drift.
+	// Someone changes prod by hand: the overview shows the drift. The
+	// engine bumps a new service's version once after creating it, so an
+	// update may meet "update out of sequence": inspect again and retry.
 	c := swarmtest.Client(t)
-	svc, _, err := c.ServiceInspectWithRaw(t.Context(), o.stacks["prod"]+"_web", swarm.ServiceInspectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.Spec.TaskTemplate.ContainerSpec.Env = append(svc.Spec.TaskTemplate.ContainerSpec.Env, "HOTFIX=1")
-	if _, err := c.ServiceUpdate(t.Context(), svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	swarmtest.Eventually(t, 30*time.Second, func() (bool, string, error) {
+		svc, _, err := c.ServiceInspectWithRaw(t.Context(), o.stacks["prod"]+"_web", swarm.ServiceInspectOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		svc.Spec.TaskTemplate.ContainerSpec.Env = append(svc.Spec.TaskTemplate.ContainerSpec.Env, "HOTFIX=1")
+		_, err = c.ServiceUpdate(t.Context(), svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{})
+		return err == nil, fmt.Sprintf("updating prod by hand: %v", err), nil
+	})
 	b := newTab(t, o)
 	b.signIn("/")
 	for env, sha := range map[string]string{"staging": staging, "prod": prod} {
