@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 // HealthState is how a service or a whole stack is doing, judged from Swarm
@@ -39,6 +41,10 @@ func (s HealthState) rank() int {
 type ServiceHealth struct {
 	Name  string
 	State HealthState
+	// Image is the image the stack file asked for (docker stack deploy's
+	// com.docker.stack.image label), else the spec's, which may carry a
+	// pinned digest.
+	Image string
 	// Running and Desired count the tasks running on the current spec and
 	// the tasks wanted; for jobs, the tasks completed and the completions
 	// wanted.
@@ -110,7 +116,7 @@ func Assess(services []swarm.Service, tasks []swarm.Task, now time.Time) StackHe
 }
 
 func assessService(svc swarm.Service, tasks []swarm.Task, now time.Time) ServiceHealth {
-	h := ServiceHealth{Name: svc.Spec.Name, State: Healthy}
+	h := ServiceHealth{Name: svc.Spec.Name, State: Healthy, Image: imageOf(svc)}
 	set := func(state HealthState, format string, args ...any) ServiceHealth {
 		h.State = state
 		h.Reason = h.Name + ": " + fmt.Sprintf(format, args...)
@@ -389,4 +395,15 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%ds", max(int(d.Round(time.Second).Seconds()), 1))
 	}
 	return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+}
+
+// imageOf is the image a service runs, as its stack file wrote it.
+func imageOf(svc swarm.Service) string {
+	if img := svc.Spec.Labels[stack.LabelImage]; img != "" {
+		return img
+	}
+	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		return cs.Image
+	}
+	return ""
 }

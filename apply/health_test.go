@@ -10,6 +10,8 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flotilla-gitops/flotilla/stack"
 )
 
 // healthFixture is what the engine returned for one service and its tasks
@@ -86,6 +88,9 @@ func TestAssessRealTasks(t *testing.T) {
 			}
 			if got.State != sh.State || got.Reason != sh.Reason {
 				t.Errorf("stack = %s %q, want its only service's %s %q", got.State, got.Reason, sh.State, sh.Reason)
+			}
+			if want := f.Services[0].Spec.TaskTemplate.ContainerSpec.Image; sh.Image != want || want == "" {
+				t.Errorf("image = %q, want the spec's %q", sh.Image, want)
 			}
 		})
 	}
@@ -226,5 +231,18 @@ func TestAssessStackIsItsWorstService(t *testing.T) {
 	}
 	if empty := Assess(nil, nil, all.Now); empty.State != Healthy || empty.Reason != "" {
 		t.Errorf("no services = %s %q, want healthy", empty.State, empty.Reason)
+	}
+}
+
+// The image shown is the one the stack file asked for, not the digest the
+// engine was told to pin.
+func TestAssessShowsTheRequestedImage(t *testing.T) {
+	f := loadHealthFixture(t, "healthy")
+	svc := f.Services[0]
+	svc.Spec.Labels = map[string]string{stack.LabelImage: "registry.example/app:v1"}
+	svc.Spec.TaskTemplate.ContainerSpec.Image = "registry.example/app:v1@sha256:" + strings.Repeat("ab", 32)
+	got := Assess([]swarm.Service{svc}, f.Tasks, f.Now)
+	if img := got.Services[0].Image; img != "registry.example/app:v1" {
+		t.Errorf("image = %q, want the stack file's registry.example/app:v1", img)
 	}
 }

@@ -228,9 +228,16 @@ type Server struct {
 	// TLS serves HTTPS with these files.
 	TLS      *ServerTLS
 	Webhooks map[WebhookKind]*Webhook
+	// UI is server.ui: the web dashboard at /, on unless set to false.
+	// Use UIEnabled to read it.
+	UI *bool
 
 	at fieldPos
 }
+
+// UIEnabled reports whether the server serves the web dashboard: yes,
+// unless server.ui is false.
+func (s *Server) UIEnabled() bool { return s.UI == nil || *s.UI }
 
 // ServerTLS names the server's certificate and key, PEM files. They are read
 // again when they change, so a renewed certificate needs no restart.

@@ -79,6 +79,7 @@ func (r *reader) server(n *yaml.Node) *Server {
 				s.PublicRead = *b
 			}
 		},
+		"ui": func(v *yaml.Node) { s.UI = r.boolean(v, "server.ui") },
 		"tls": func(v *yaml.Node) {
 			t := &ServerTLS{at: fieldPos{}}
 			s.TLS = t

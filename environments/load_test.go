@@ -100,7 +100,8 @@ func TestLoadFull(t *testing.T) {
 		p.ExternalSecrets != nil || !cmp.Equal(p.Stacks, []string{"tools"}) {
 		t.Errorf("dev policy = %+v", p)
 	}
-	if c.Sensitive()[1] != "*PIN*" || c.Server.ReadTokenFile != sec("read_token") || c.Server.TLS.KeyFile != sec("key.pem") {
+	if c.Sensitive()[1] != "*PIN*" || c.Server.ReadTokenFile != sec("read_token") || c.Server.TLS.KeyFile != sec("key.pem") ||
+		c.Server.UIEnabled() {
 		t.Errorf("sensitivePatterns %v, server %+v", c.Sensitive(), c.Server)
 	}
 	tools, err := c.Environment("tools")

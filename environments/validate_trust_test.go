@@ -31,6 +31,7 @@ func TestValidateTrust(t *testing.T) {
 			"environments:\n  dev:\n    repo: shop\n    branch: dev\n    files: [s.yml]\n    stack: dev\n    policy:\n      externalSecrets: [\"prod db\"]\n      mounts: [/srv]\n",
 			[]wantProblem{{4, `defaults.policy.bindMounts: "data"`}, {4, `"/srv/../etc"`}, {4, `"NET ADMIN"`}, {4, "hostNetwork must be true or false"},
 				{12, `environments.dev.policy.externalSecrets: "prod db"`}, {13, `unknown field "mounts"`}}},
+		{"dashboard switch", base + env + "server:\n  ui: 'no'\n", []wantProblem{{6, "server.ui must be true or false"}}},
 		{"sensitive patterns", base + env + "sensitivePatterns: ['*', '*PIN*']\n", []wantProblem{{5, `"*" matches every name`}}},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	gosync "sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -37,12 +38,19 @@ type Server struct {
 	hooks        map[environments.WebhookKind]secrets.Value
 	deliveries   *deliveries
 	mux          *http.ServeMux
+	// The dashboard (nil with server.ui: false), its live events, and
+	// the signal that ends its event streams when the server shuts down.
+	uiOn      bool
+	ui        *dashboard
+	live      *Live
+	closing   chan struct{}
+	closeOnce gosync.Once
 }
 
 // New builds the server from the server: section. The API token and the
 // webhook secrets are read now, so that a missing or empty file stops the
 // start with a clear error rather than failing the first request.
-func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*Server, error) {
+func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger, opts ...Option) (*Server, error) {
 	if cfg == nil {
 		return nil, errors.New("starting the HTTP server: no server section in the configuration")
 	}
@@ -50,7 +58,14 @@ func New(cfg *environments.Server, op Operator, m *Metrics, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{listen: cfg.Listen, op: op, metrics: m, log: log, publicRead: cfg.PublicRead, tls: cfg.TLS,
-		hooks: map[environments.WebhookKind]secrets.Value{}, deliveries: newDeliveries(maxDeliveries)}
+		hooks: map[environments.WebhookKind]secrets.Value{}, deliveries: newDeliveries(maxDeliveries),
+		uiOn: cfg.UIEnabled(), closing: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.live == nil {
+		s.live = NewLive()
+	}
 	if cfg.TokenFile != "" {
 		t, err := strongSecret(cfg.Token())
 		if err != nil {
@@ -105,6 +120,9 @@ func (s *Server) routes() {
 	}
 	s.apiRoutes(mux)
 	s.hookRoutes(mux)
+	if s.uiOn {
+		s.uiRoutes(mux)
+	}
 	s.mux = mux
 }
 
@@ -159,6 +177,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// No WriteTimeout: a rollback answers when its deploy converged.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle on their own: end them, or Shutdown
+	// would wait out its grace for them.
+	hs.RegisterOnShutdown(s.endStreams)
 	s.log.Info("HTTP server listening", "addr", ln.Addr().String(), "tls", s.tls != nil)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -176,6 +197,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	<-done
 	return nil
 }
+
+// endStreams ends the dashboard's event streams.
+func (s *Server) endStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // errorBody is every error answer.
 type errorBody struct {

@@ -97,6 +97,7 @@ type Health struct {
 // ServiceHealth is one service's health on the wire.
 type ServiceHealth struct {
 	Name        string            `json:"name"`
+	Image       string            `json:"image,omitempty"`
 	State       apply.HealthState `json:"state"`
 	Running     uint64            `json:"running"`
 	Desired     uint64            `json:"desired"`
@@ -111,7 +112,7 @@ func HealthOf(h *apply.StackHealth) *Health {
 	}
 	out := &Health{State: h.State, Reason: h.Reason}
 	for _, s := range h.Services {
-		out.Services = append(out.Services, ServiceHealth{Name: s.Name, State: s.State, Running: s.Running,
+		out.Services = append(out.Services, ServiceHealth{Name: s.Name, Image: s.Image, State: s.State, Running: s.Running,
 			Desired: s.Desired, UpdateState: s.UpdateState, Reason: s.Reason})
 	}
 	return out
@@ -124,7 +125,7 @@ func (h *Health) Stack() *apply.StackHealth {
 	}
 	out := &apply.StackHealth{State: h.State, Reason: h.Reason}
 	for _, s := range h.Services {
-		out.Services = append(out.Services, apply.ServiceHealth{Name: s.Name, State: s.State, Running: s.Running,
+		out.Services = append(out.Services, apply.ServiceHealth{Name: s.Name, Image: s.Image, State: s.State, Running: s.Running,
 			Desired: s.Desired, UpdateState: s.UpdateState, Reason: s.Reason})
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/environments"
 )
 
@@ -35,8 +36,13 @@ type OperatorOptions struct {
 	// worked out again (default 15s); a finished job refreshes it sooner.
 	StatusTTL time.Duration
 	// Observers are told of every finished pass, whatever started it
-	// (metrics, notifications, live events).
+	// (metrics, notifications, live events); those that are also
+	// StartObservers, of every start.
 	Observers []Observer
+	// Progress, when set, receives the services' convergence while a
+	// pass's deploy waits, with the environment's name. It is called from
+	// the pass's goroutine: it must not block.
+	Progress func(env string, st []apply.Status)
 }
 
 // Operator runs every environment's passes: on its schedule, on demand
@@ -48,9 +54,11 @@ type Operator struct {
 	o   OperatorOptions
 	now func() time.Time
 
-	mu       gosync.Mutex
-	runner   Runner
-	cron     *cron.Cron
+	mu     gosync.Mutex
+	runner Runner
+	cron   *cron.Cron
+	// entries are the cron entries polling each environment.
+	entries  map[string]cron.EntryID
 	envs     map[string]*envState
 	statuses map[string]*cachedStatus
 	stopping bool

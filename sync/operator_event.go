@@ -3,6 +3,7 @@ package sync
 import (
 	"time"
 
+	"github.com/flotilla-gitops/flotilla/apply"
 	"github.com/flotilla-gitops/flotilla/environments"
 )
 
@@ -10,6 +11,27 @@ import (
 // events all see the same facts, whatever started the pass.
 type Observer interface {
 	PassFinished(PassEvent)
+}
+
+// StartObserver is an Observer that also wants to know when a job of an
+// environment starts (a pass, a rollback, a resume), as the dashboard's
+// live view does. Every start is followed by a PassFinished, except a
+// resume's: the pass from the branch tip that follows it reports.
+type StartObserver interface {
+	PassStarted(env string, t Trigger)
+}
+
+// starting tells the StartObservers that j begins, and has a pass report
+// its services' convergence to OperatorOptions.Progress.
+func (op *Operator) starting(env string, j *job) {
+	if p := op.o.Progress; p != nil && j.kind == jobPass {
+		j.o.Progress = func(st []apply.Status) { p(env, st) }
+	}
+	for _, o := range op.o.Observers {
+		if so, ok := o.(StartObserver); ok {
+			so.PassStarted(env, j.trigger())
+		}
+	}
 }
 
 // Quarantine is what a pass learned of its commit's quarantine.

@@ -87,6 +87,7 @@ func (op *Operator) work(env string, j *job) {
 		runner := op.runner
 		op.mu.Unlock()
 		started := time.Now()
+		op.starting(env, j)
 		rep, err := op.execute(runner, env, j)
 		op.finish(runner, env, j.trigger(), rep, err, time.Since(started))
 		for _, d := range j.done {

@@ -56,12 +56,17 @@ func (op *Operator) groups() []group {
 func (op *Operator) startCron() error {
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithParser(cronParser),
 		cron.WithChain(cron.Recover(cron.DiscardLogger), cron.SkipIfStillRunning(cron.DiscardLogger)))
+	entries := map[string]cron.EntryID{}
 	for _, g := range op.groups() {
-		if _, err := c.AddFunc(g.schedule, func() { op.poll(g, g.jitter) }); err != nil {
+		id, err := c.AddFunc(g.schedule, func() { op.poll(g, g.jitter) })
+		if err != nil {
 			return err
 		}
+		for _, e := range g.envs {
+			entries[e.Name] = id
+		}
 	}
-	op.cron = c
+	op.cron, op.entries = c, entries
 	c.Start()
 	return nil
 }
@@ -154,4 +159,27 @@ func (op *Operator) failedLocked(env string, err error) {
 	backoff := min(10*time.Second<<min(st.failures-1, 10), 5*time.Minute)
 	st.nextRetry = op.now().Add(backoff)
 	op.o.Log.Warn("pass failed", "env", env, "err", err, "retry_in", backoff)
+}
+
+// NextSync is when env's next scheduled poll is due (its jitter aside),
+// after the backoff of failed passes; the zero time when none is
+// scheduled. A sync window may still hold that poll back.
+func (op *Operator) NextSync(env string) time.Time {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	id, ok := op.entries[env]
+	if !ok || op.cron == nil || op.stopping {
+		return time.Time{}
+	}
+	entry := op.cron.Entry(id)
+	next := entry.Next
+	if st := op.envs[env]; st != nil && entry.Schedule != nil {
+		// Polls before the retry time skip env; a fast schedule meets it
+		// within a few ticks, a bounded search keeps a pathological one
+		// cheap.
+		for i := 0; i < 10000 && !next.IsZero() && next.Before(st.nextRetry); i++ {
+			next = entry.Schedule.Next(next)
+		}
+	}
+	return next
 }

@@ -66,14 +66,15 @@ one is rejected and the old one kept).`,
 				defer cancel()
 				notifier.Close(dctx)
 			}()
+			live := server.NewLive() // the dashboard's live view
 			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, PassTimeout: timeout,
-				Observers: []sync.Observer{server.NewReporter(metrics, notifier)}})
+				Observers: []sync.Observer{server.NewReporter(metrics, notifier), live}, Progress: live.Progress})
 
 			var wg gosync.WaitGroup
 			serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 			defer func() { stopServing(); wg.Wait() }()
 			if cfg.Server != nil {
-				srv, err := server.New(cfg.Server, op, metrics, log)
+				srv, err := server.New(cfg.Server, op, metrics, log, server.WithLive(live))
 				if err != nil {
 					return fmt.Errorf("starting the server: %w", err)
 				}
