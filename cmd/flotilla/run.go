@@ -63,6 +63,7 @@ one is rejected and the old one kept).`,
 				s.ObserveGit = func(kind string, err error, took time.Duration) {
 					metrics.ObserveGit(kind, resultOf(err), took)
 				}
+				s.ObserveEngine = metrics.ObserveEngine
 				return s
 			}
 			op := sync.NewOperator(newSyncer(cfg), sync.OperatorOptions{Log: log, Grace: grace, Parallel: parallel, PassTimeout: timeout,
