@@ -109,10 +109,23 @@ func (s *Syncer) passIn(ctx context.Context, e *environments.Environment, v *vie
 	if deployed && o.Trigger != TriggerImage && mode == cluster.ResolveAlways {
 		mode = cluster.ResolveChanged
 	}
-	if desired, err = cluster.PinImages(ctx, v.d, desired, live, mode, RegistryAuth(e)); err != nil {
-		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
+	var fingerprint string
+	planned := false
+	if v.look {
+		fingerprint = liveFingerprint(desired, live)
+		rep.Plan, planned = s.plans.get(e.Name, desired, fingerprint)
 	}
-	rep.Plan = diff.Compute(desired, live)
+	if !planned {
+		resolver := &countingResolver{r: v.d}
+		pinned, err := cluster.PinImages(ctx, resolver, desired, live, mode, RegistryAuth(e))
+		if err != nil {
+			return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
+		}
+		rep.Plan = diff.Compute(pinned, live)
+		if v.look && resolver.n == 0 {
+			s.plans.put(e.Name, desired, fingerprint, rep.Plan)
+		}
+	}
 	if reconfigured {
 		p.o.Trigger = TriggerConfig
 		p.log = p.log.With("trigger", TriggerConfig)

@@ -49,6 +49,7 @@ type Syncer struct {
 	clusters map[string]*cluster.Docker
 
 	renders renders
+	plans   plans
 	snaps   snapshots
 }
 
@@ -59,8 +60,8 @@ func New(cfg *environments.Config, log *slog.Logger) *Syncer {
 	}
 	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{},
 		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile), Holder: cluster.NewHolder("flotilla"),
-		renders: renders{byEnv: map[string][]renderEntry{}},
-		snaps:   snapshots{reads: map[string]*snapshotRead{}, written: map[string]time.Time{}}}
+		renders: renders{byEnv: map[string][]renderEntry{}}, plans: plans{byEnv: map[string]planMemo{}},
+		snaps: snapshots{reads: map[string]*snapshotRead{}, written: map[string]time.Time{}}}
 }
 
 // Config is the configuration the Syncer works from.
