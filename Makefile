@@ -11,7 +11,7 @@ STATICCHECK := $(shell go env GOPATH 2>/dev/null)/bin/staticcheck
 # Integration tests share one swarm; the deadline covers the whole suite.
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy bench-idle clean
+.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy bench-idle bench-scale clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-deploy: build
 # bench-idle: CPU and memory of an operator watching 20 unchanged environments.
 bench-idle: build
 	scripts/bench-idle
+
+# bench-scale: one operator, 200 environments × 20 services on one swarm: first
+# sync, idle CPU, engine calls and memory per minute, webhook → apply start.
+bench-scale: build
+	scripts/bench-scale
 
 clean:
 	rm -rf bin

@@ -26,6 +26,9 @@ type Options struct {
 	// Context is the docker CLI context Host and TLS come from (see
 	// Endpoint): the DOCKER_* variables are then not read.
 	Context string
+	// Observer, when set, is told of every request sent to the engine,
+	// for metrics.
+	Observer RequestObserver
 }
 
 // TLS names the PEM files of a TLS-protected engine.
@@ -39,6 +42,9 @@ type TLS struct {
 // Docker is a connection to one Docker Engine, its API version negotiated once.
 type Docker struct {
 	api client.APIClient
+	// observed is the transport Observe wraps: the client only closes the
+	// idle connections of a transport it set up itself.
+	observed *observedTransport
 }
 
 // RequestTimeout bounds one engine request, the connection included.
@@ -56,6 +62,10 @@ func Connect(ctx context.Context, opts Options) (*Docker, error) {
 	// polling): one that hangs is a broken connection, and a pass must not
 	// wait on it forever.
 	clientOpts = append(clientOpts, client.WithTimeout(RequestTimeout))
+	var observed *observedTransport
+	if opts.Observer != nil {
+		clientOpts = append(clientOpts, observeRequests(opts.Observer, &observed))
+	}
 	c, err := client.NewClientWithOpts(clientOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("configuring docker client for %s: %w", where, err)
@@ -70,7 +80,7 @@ func Connect(ctx context.Context, opts Options) (*Docker, error) {
 		return nil, fmt.Errorf("connecting to docker engine at %s: %w", where, err)
 	}
 	c.NegotiateAPIVersion(ctx)
-	return &Docker{api: c}, nil
+	return &Docker{api: c, observed: observed}, nil
 }
 
 // clientOpts turns Options into the client's, and says where it connects
@@ -136,4 +146,9 @@ func (d *Docker) ServerVersion(ctx context.Context) (types.Version, error) {
 }
 
 // Close releases the client's connections.
-func (d *Docker) Close() error { return d.api.Close() }
+func (d *Docker) Close() error {
+	if d.observed != nil {
+		d.observed.CloseIdleConnections()
+	}
+	return d.api.Close()
+}

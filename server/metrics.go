@@ -16,6 +16,7 @@ type Metrics struct {
 	syncDuration  *prometheus.HistogramVec
 	gitRequests   *prometheus.CounterVec
 	gitDuration   *prometheus.HistogramVec
+	engine        *prometheus.CounterVec
 	deployed      *prometheus.GaugeVec
 	drift         *prometheus.GaugeVec
 	health        *prometheus.GaugeVec
@@ -44,6 +45,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of requests to Git remotes, by kind and result.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"kind", "result"}),
+		engine: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_engine_requests_total",
+			Help: "Requests to Docker engines, by kind: method and path without IDs (\"GET /services\", \"POST /services/{id}/update\").",
+		}, []string{"kind"}),
 		// The subject is left out: free text would make a series per commit
 		// message; the SHA already names the commit.
 		deployed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -71,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Notifications, by target host and result (sent, failed, dropped).",
 		}, []string{"target", "result"}),
 	}
-	reg.MustRegister(m.syncDuration, m.gitRequests, m.gitDuration, m.deployed, m.drift, m.health,
+	reg.MustRegister(m.syncDuration, m.gitRequests, m.gitDuration, m.engine, m.deployed, m.drift, m.health,
 		m.quarantined, m.webhooks, m.notifications)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
@@ -93,6 +98,14 @@ func (m *Metrics) ObserveGit(kind, result string, d time.Duration) {
 	if m != nil {
 		m.gitRequests.WithLabelValues(kind, result).Inc()
 		m.gitDuration.WithLabelValues(kind, result).Observe(d.Seconds())
+	}
+}
+
+// ObserveEngine records a request to a cluster's engine, by kind (see
+// cluster.RequestKind).
+func (m *Metrics) ObserveEngine(kind string) {
+	if m != nil {
+		m.engine.WithLabelValues(kind).Inc()
 	}
 }
 

@@ -31,6 +31,7 @@ func TestProbesAndMetrics(t *testing.T) {
 
 	h.metrics.ObserveSync("staging", "succeeded", 3e9)
 	h.metrics.ObserveGit("list", "ok", 2e7)
+	h.metrics.ObserveEngine("GET /services")
 	h.metrics.SetDeployed("staging", "shop-staging", tipRev.SHA)
 	h.metrics.SetDeployed("staging", "shop-staging", deployedRev.SHA)
 	h.metrics.SetDrift("staging", 2)
@@ -45,6 +46,7 @@ func TestProbesAndMetrics(t *testing.T) {
 		`flotilla_sync_duration_seconds_count{environment="staging",result="succeeded"} 1`,
 		`flotilla_git_requests_total{kind="list",result="ok"} 1`,
 		`flotilla_git_request_duration_seconds_count{kind="list",result="ok"} 1`,
+		`flotilla_engine_requests_total{kind="GET /services"} 1`,
 		`flotilla_deployed_revision_info{environment="staging",sha="` + deployedRev.SHA + `",stack="shop-staging"} 1`,
 		`flotilla_drift{environment="staging"} 2`,
 		`flotilla_quarantined_commits{environment="staging"} 1`,

@@ -135,6 +135,7 @@ func loadProject(ctx context.Context, details types.ConfigDetails, stack string)
 			// networks, volumes, secrets and configs itself.
 			o.SkipConsistencyCheck = true
 			o.Interpolate.Substitute = strictSubstitute
+			o.Interpolate.TypeCastMapping = dockerCasts()
 		},
 	}
 	dict, err := loader.LoadModelWithContext(ctx, details, optFuncs...)

@@ -63,6 +63,7 @@ func (op *Operator) enqueueLocked(env string, j *job) error {
 			last.o.Force = last.o.Force || j.o.Force
 			last.o.Heal = last.o.Heal || j.o.Heal
 			last.o.Trigger = j.o.Trigger
+			last.o.Since = coalescedSince(last.o.Since, j.o.Since)
 			last.done = append(last.done, j.done...)
 		} else {
 			st.queue = append(st.queue, j)

@@ -2,6 +2,8 @@ package sync
 
 import (
 	"math/rand/v2"
+	"slices"
+	gosync "sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -9,15 +11,15 @@ import (
 	"github.com/flotilla-gitops/flotilla/environments"
 )
 
-// group is the environments that share a repository and a schedule: one
-// poll lists the repository once for all of them.
+// group is the environments polled on one schedule: one tick lists each of
+// their repositories once, and the passes of a tick share one read of each
+// cluster (Options.Since).
 type group struct {
-	repo     *environments.Repo
 	schedule string
+	repos    []repoGroup
 	// jitter is the most a poll is delayed by, so that operators and
 	// groups started together don't all list their forge at once.
 	jitter time.Duration
-	envs   []*environments.Environment
 }
 
 // jitterFor is MaxJitter, but at most a tenth of an interval: a poll every
@@ -29,25 +31,37 @@ func jitterFor(e *environments.Environment, max time.Duration) time.Duration {
 	return max
 }
 
+// repoGroup is a group's environments that deploy from one repository.
+type repoGroup struct {
+	repo *environments.Repo
+	envs []*environments.Environment
+}
+
 func (op *Operator) groups() []group {
 	cfg := op.runner.Config()
-	byKey := map[[2]string]*group{}
-	var keys [][2]string
+	bySchedule := map[string]*group{}
+	var order []string
 	for _, name := range cfg.EnvironmentNames() {
 		e, err := cfg.Environment(name)
 		if err != nil {
 			continue // Validate reported it; nothing to schedule
 		}
-		k := [2]string{e.Repo.Name, e.Schedule}
-		if byKey[k] == nil {
-			byKey[k] = &group{repo: e.Repo, schedule: e.Schedule, jitter: jitterFor(e, op.o.MaxJitter)}
-			keys = append(keys, k)
+		g := bySchedule[e.Schedule]
+		if g == nil {
+			g = &group{schedule: e.Schedule, jitter: jitterFor(e, op.o.MaxJitter)}
+			bySchedule[e.Schedule] = g
+			order = append(order, e.Schedule)
 		}
-		byKey[k].envs = append(byKey[k].envs, e)
+		i := slices.IndexFunc(g.repos, func(r repoGroup) bool { return r.repo.Name == e.Repo.Name })
+		if i < 0 {
+			g.repos = append(g.repos, repoGroup{repo: e.Repo})
+			i = len(g.repos) - 1
+		}
+		g.repos[i].envs = append(g.repos[i].envs, e)
 	}
-	out := make([]group, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, *byKey[k])
+	out := make([]group, 0, len(order))
+	for _, sched := range order {
+		out = append(out, *bySchedule[sched])
 	}
 	return out
 }
@@ -62,8 +76,10 @@ func (op *Operator) startCron() error {
 		if err != nil {
 			return err
 		}
-		for _, e := range g.envs {
-			entries[e.Name] = id
+		for _, rg := range g.repos {
+			for _, e := range rg.envs {
+				entries[e.Name] = id
+			}
 		}
 	}
 	op.cron, op.entries = c, entries
@@ -72,13 +88,26 @@ func (op *Operator) startCron() error {
 }
 
 // poll is one scheduled tick of a group: after a random delay, the
-// environments that may sync now have their repository listed once (and
-// fetched where it moved), then a pass each. A tick that finds nothing new
-// costs that one listing and no Docker writes.
+// environments that may sync now have their repositories listed once each
+// (and fetched where they moved), all at once, then a pass each. A tick
+// that finds nothing new costs one listing per repository, one read of each
+// cluster and no Docker writes.
 func (op *Operator) poll(g group, jitter time.Duration) {
 	if jitter > 0 {
 		time.Sleep(rand.N(jitter))
 	}
+	tick := time.Now()
+	var wg gosync.WaitGroup
+	for _, rg := range g.repos {
+		wg.Go(func() { op.pollRepo(rg, tick) })
+	}
+	wg.Wait()
+}
+
+// pollRepo lists one repository for the environments of a tick that may
+// sync now, and queues their passes; a repository that does not answer
+// holds up only its own environments.
+func (op *Operator) pollRepo(g repoGroup, tick time.Time) {
 	op.mu.Lock()
 	if op.stopping {
 		op.mu.Unlock()
@@ -127,7 +156,7 @@ func (op *Operator) poll(g group, jitter time.Duration) {
 			continue
 		}
 		rev := tip.Revision
-		o := Options{Trigger: TriggerSchedule, Tip: &rev, Heal: e.SelfHeal == environments.SelfHealHeal}
+		o := Options{Trigger: TriggerSchedule, Tip: &rev, Heal: e.SelfHeal == environments.SelfHealHeal, Since: tick}
 		if err := op.enqueueLocked(e.Name, &job{kind: jobPass, o: o}); err != nil {
 			op.o.Log.Debug("pass not queued", "env", e.Name, "err", err)
 		}
@@ -136,6 +165,19 @@ func (op *Operator) poll(g group, jitter time.Duration) {
 	for _, ev := range failed {
 		op.notify(ev)
 	}
+}
+
+// coalescedSince is the Since of two passes coalesced into one: the later
+// tick's, or none — the pass reads its stack itself — when either asked
+// for that.
+func coalescedSince(a, b time.Time) time.Time {
+	if a.IsZero() || b.IsZero() {
+		return time.Time{}
+	}
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // failureOf is why env's pass can't start: the listing failed for the

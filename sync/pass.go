@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"log/slog"
+	"time"
 
 	"github.com/flotilla-gitops/flotilla/apply"
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/diff"
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/secrets"
@@ -35,6 +36,11 @@ type Options struct {
 	Heal bool
 	// Moved are the tags that moved, for a pass triggered by them.
 	Moved []cluster.MovedImage
+	// Since, when set, lets the pass decide that it has nothing to do from
+	// a read of its cluster shared with the other passes of a tick (the
+	// tick's start): one taken at or after Since. Zero: the pass reads its
+	// stack itself.
+	Since time.Time
 }
 
 // Report says what a pass found and did.
@@ -87,23 +93,57 @@ func (rep *Report) skip(k Skip, msg string) *Report {
 // the live stack, apply, record. A manual sync lifts the environment's pin;
 // an automatic one leaves a pinned environment alone. A commit whose deploy
 // failed is not applied again unless forced.
+//
+// The pass looks before it takes the stack's lease (see view): a pass with
+// nothing to write ends after the look, having written nothing.
 func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, error) {
 	e, d, hist, err := s.open(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	if !o.DryRun {
-		var unlock func()
-		if ctx, unlock, err = s.lock(ctx, e, d, hist); err != nil {
-			return nil, err
-		}
-		defer unlock()
+	if o.DryRun {
+		return s.sync(ctx, e, engineView(d, hist), o)
 	}
-	pin, err := hist.Pin(ctx, e.Stack)
+	look, err := s.lookView(ctx, e, d, o.Since)
 	if err != nil {
 		return nil, err
 	}
+	rep, err := s.sync(ctx, e, look, o)
+	if !errors.Is(err, errMustWrite) {
+		return rep, err
+	}
+	if rep != nil && rep.Commit.SHA != "" {
+		// The tip just fetched: the pass under the lease does not list
+		// the remote again.
+		tip := rep.Commit
+		o.Tip = &tip
+	}
+	ctx, unlock, err := s.lock(ctx, e, d, hist)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.sync(ctx, e, engineView(d, hist), o)
+}
+
+// sync is one pass through v: a look, or the pass itself.
+func (s *Syncer) sync(ctx context.Context, e *environments.Environment, v *view, o Options) (*Report, error) {
 	rep := &Report{Environment: e.Name, Stack: e.Stack}
+	if v.look {
+		// A deploy a writer left open is finished (or undone) under the
+		// lease before anything else.
+		j, err := apply.FindJournal(ctx, v.store, e.Stack)
+		if err != nil {
+			return nil, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
+		}
+		if j != nil {
+			return rep, errMustWrite
+		}
+	}
+	pin, err := v.hist.Pin(ctx, e.Stack)
+	if err != nil {
+		return nil, err
+	}
 	if pin != nil && o.Trigger != TriggerManual {
 		if err := pin.honoured(e); err != nil {
 			return nil, err
@@ -114,8 +154,11 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 			return rep.skip(SkipPinned, fmt.Sprintf("pinned at %s since %s (%s): run `flotilla resume` or an explicit `flotilla sync`",
 				shortSHA(pin.SHA), pin.Since.UTC().Format("2006-01-02 15:04"), pin.Reason)), nil
 		}
+		if v.look {
+			return rep, errMustWrite
+		}
 		if !o.DryRun {
-			if err := hist.ClearPin(ctx, e.Stack); err != nil {
+			if err := v.hist.ClearPin(ctx, e.Stack); err != nil {
 				return nil, err
 			}
 		}
@@ -125,11 +168,13 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		rev = *o.Tip
 	} else if rev, err = s.Repo(e.Repo).Fetch(ctx, e.Ref); err != nil {
 		// Nothing is applied or pruned: the stack keeps running as it is.
+		// The failure is recorded (once per distinct error) without the
+		// lease, as the operator records a failed listing.
 		err = fmt.Errorf("environment %s: %w", e.Name, err)
-		return nil, errors.Join(err, s.recordFailure(ctx, e, hist, o.Trigger, err))
+		return nil, errors.Join(err, s.recordFailure(ctx, e, s.history(v.d), o.Trigger, err))
 	}
 	rep.Commit = rev
-	records, err := hist.List(ctx, e.Stack)
+	records, err := v.hist.List(ctx, e.Stack)
 	if err != nil {
 		return nil, err
 	}
@@ -137,21 +182,39 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		if failed.Trigger == TriggerImage && e.WatchImages && !o.DryRun {
 			// The commit runs; the digests it was refused are checked
 			// against where its tags point now.
-			return s.watchImages(ctx, e, d, hist, records, rev, o, rep)
+			return s.watchImages(ctx, e, v, records, rev, o, rep)
 		}
 		return rep.skip(SkipQuarantined, fmt.Sprintf("commit %s is quarantined: its deploy at %s %s; push a new commit or sync with --force",
 			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)), nil
 	}
-	rep, err = s.pass(ctx, e, d, hist, records, rev, o, rep)
+	rep, err = s.passIn(ctx, e, v, records, rev, o, rep)
 	if err == nil && rep.Skip == SkipNoChanges && rep.Record == nil && e.WatchImages && !o.DryRun {
-		return s.watchImages(ctx, e, d, hist, records, rev, o, rep)
+		return s.watchImages(ctx, e, v, records, rev, o, rep)
 	}
 	return rep, err
 }
 
 // render loads the stack files of e at rev, straight from the commit tree,
 // decrypting age files in memory with e's identities.
+//
+// The result is kept (see renders) and shared: callers must not modify it.
 func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Revision, apiVersion string, log *slog.Logger) (*stack.Desired, error) {
+	key, cacheable := s.renderKey(e, rev.SHA, apiVersion)
+	if cacheable {
+		if d := s.renders.get(e.Name, key); d != nil {
+			return d, nil
+		}
+	}
+	desired, err := s.load(ctx, e, rev, apiVersion, log)
+	if err == nil && cacheable {
+		s.renders.put(e.Name, key, desired)
+	}
+	return desired, err
+}
+
+// load renders e at rev: what render keeps.
+func (s *Syncer) load(ctx context.Context, e *environments.Environment, rev Revision, apiVersion string, log *slog.Logger) (*stack.Desired, error) {
+	s.renders.loads.Add(1)
 	fsys, err := s.Repo(e.Repo).FS(rev.SHA, e.Path)
 	if err != nil {
 		return nil, &RetryError{Err: err}
@@ -254,6 +317,7 @@ func (s *Syncer) recordFailure(ctx context.Context, e *environments.Environment,
 		return nil
 	}
 	now := s.now()
+	defer s.markWritten(e)
 	_, err = hist.Append(ctx, Record{Environment: e.Name, Stack: e.Stack, Commit: Revision{Ref: e.Ref, Branch: e.Branch},
 		Trigger: t, Outcome: Failed, Error: cause.Error(), Started: now, Finished: now, LastGood: lastGood(records)})
 	return err

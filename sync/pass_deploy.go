@@ -18,6 +18,7 @@ type deployment struct {
 	s       *Syncer
 	e       *environments.Environment
 	d       *cluster.Docker
+	v       *view
 	hist    *History
 	records []Record
 	rev     Revision
@@ -65,41 +66,68 @@ func logPass(log *slog.Logger, r Record) {
 	}
 }
 
-// pass renders rev, plans, applies and records.
+// pass renders rev, plans, applies and records, from the engine.
 func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *cluster.Docker, hist *History,
 	records []Record, rev Revision, o Options, rep *Report) (*Report, error) {
-	p := &deployment{s: s, e: e, d: d, hist: hist, records: records, rev: rev, o: o, rep: rep,
+	return s.passIn(ctx, e, engineView(d, hist), records, rev, o, rep)
+}
+
+// passIn is pass through v. A look goes as far as a plan only for the
+// commit already deployed: any other commit is recorded, which is a write.
+func (s *Syncer) passIn(ctx context.Context, e *environments.Environment, v *view,
+	records []Record, rev Revision, o Options, rep *Report) (*Report, error) {
+	p := &deployment{s: s, e: e, d: v.d, v: v, hist: v.hist, records: records, rev: rev, o: o, rep: rep,
 		log: s.log.With("env", e.Name, "rev", rev.Short(), "trigger", o.Trigger), started: s.now()}
-	desired, err := s.render(ctx, e, rev, d.APIVersion(), p.log)
-	if err != nil {
-		if _, retry := errors.AsType[*RetryError](err); o.DryRun || retry {
-			return rep, err
-		}
-		rep.Plan = diff.Plan{Stack: e.Stack}
-		return p.record(ctx, Failed, err)
-	}
-	live, err := d.ReadStack(ctx, e.Stack)
-	if err != nil {
-		return rep, &RetryError{Err: err}
-	}
 	last := lastRecord(records)
-	// Tags are pinned to digests as docker does. Once a commit is deployed,
-	// a scheduled pass keeps the live digests — a tag that moved is news
-	// for watchImages, not drift — unless the pass is that news.
-	mode := ResolveMode(e)
-	if last != nil && last.Commit.SHA == rev.SHA && !last.Failed() && o.Trigger != TriggerImage && mode == cluster.ResolveAlways {
-		mode = cluster.ResolveChanged
-	}
-	if desired, err = cluster.PinImages(ctx, d, desired, live, mode, RegistryAuth(e)); err != nil {
-		return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
-	}
-	rep.Plan = diff.Compute(desired, live)
-	rep.Plan.Prune = e.Prune
 	deployed := last != nil && last.Commit.SHA == rev.SHA && !last.Failed()
 	// A configuration changed under the deployed commit is a new desired
 	// state, whatever selfHeal says; records from before fingerprints
 	// never count as a change.
 	reconfigured := deployed && last.Config != "" && last.Config != configDigest(e)
+	if v.look && (!deployed || reconfigured || o.Trigger == TriggerImage) {
+		return rep, errMustWrite
+	}
+	desired, err := s.render(ctx, e, rev, v.d.APIVersion(), p.log)
+	if err != nil {
+		if _, retry := errors.AsType[*RetryError](err); o.DryRun || retry {
+			return rep, err
+		}
+		if v.look {
+			return rep, errMustWrite
+		}
+		rep.Plan = diff.Plan{Stack: e.Stack}
+		return p.record(ctx, Failed, err)
+	}
+	live, err := v.r.ReadStack(ctx, e.Stack)
+	if err != nil {
+		return rep, &RetryError{Err: err}
+	}
+	// Tags are pinned to digests as docker does. Once a commit is deployed,
+	// a scheduled pass keeps the live digests — a tag that moved is news
+	// for watchImages, not drift — unless the pass is that news.
+	mode := ResolveMode(e)
+	if deployed && o.Trigger != TriggerImage && mode == cluster.ResolveAlways {
+		mode = cluster.ResolveChanged
+	}
+	var fingerprint string
+	planned := false
+	if v.look {
+		fingerprint = liveFingerprint(desired, live)
+		rep.Plan, planned = s.plans.get(e.Name, desired, fingerprint)
+	}
+	if !planned {
+		resolver := &countingResolver{r: v.d}
+		pinned, err := cluster.PinImages(ctx, resolver, desired, live, mode, RegistryAuth(e))
+		if err != nil {
+			return rep, &RetryError{Err: fmt.Errorf("environment %s: %w", e.Name, err)}
+		}
+		rep.Plan = diff.Compute(pinned, live)
+		if v.look && resolver.n == 0 {
+			s.plans.put(e.Name, desired, fingerprint, rep.Plan)
+		}
+	}
+	// Deletes that only prune would make count when the environment prunes.
+	rep.Plan.Prune = e.Prune
 	if reconfigured {
 		p.o.Trigger = TriggerConfig
 		p.log = p.log.With("trigger", TriggerConfig)
@@ -114,6 +142,9 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 	if !rep.Plan.HasChanges() {
 		return p.unchanged(ctx, last, reconfigured)
 	}
+	if v.look {
+		return rep, errMustWrite
+	}
 	return p.apply(ctx)
 }
 
@@ -124,7 +155,10 @@ func (s *Syncer) pass(ctx context.Context, e *environments.Environment, d *clust
 func (p *deployment) unchanged(ctx context.Context, last *Record, reconfigured bool) (*Report, error) {
 	p.rep.skip(SkipNoChanges, "no changes")
 	newCommit := last == nil || last.Commit.SHA != p.rev.SHA || last.Failed() || reconfigured
-	health, err := p.s.awaitHealth(ctx, p.d, p.e, newCommit)
+	if newCommit && p.v.look {
+		return p.rep, errMustWrite // it is recorded
+	}
+	health, err := p.s.awaitHealth(ctx, p.v.r, p.e, newCommit)
 	if err != nil {
 		return p.rep, &RetryError{Err: err}
 	}

@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/flotilla-gitops/flotilla/apply"
-	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/environments"
 )
 
 // health judges stack from Swarm itself: update states, failing and
 // restarting tasks, running against desired, health checks.
-func (s *Syncer) health(ctx context.Context, d *cluster.Docker, stack string) (apply.StackHealth, error) {
-	svcs, tasks, err := d.StackTasks(ctx, stack)
+func (s *Syncer) health(ctx context.Context, r reader, stack string) (apply.StackHealth, error) {
+	svcs, tasks, err := r.StackTasks(ctx, stack)
 	if err != nil {
 		return apply.StackHealth{}, err
 	}
@@ -20,11 +19,12 @@ func (s *Syncer) health(ctx context.Context, d *cluster.Docker, stack string) (a
 }
 
 // awaitHealth assesses e's stack; with wait, a Progressing stack is
-// watched until it settles or the progress deadline passes.
-func (s *Syncer) awaitHealth(ctx context.Context, d *cluster.Docker, e *environments.Environment, wait bool) (apply.StackHealth, error) {
+// watched until it settles or the progress deadline passes (r must then be
+// the engine: a snapshot does not change).
+func (s *Syncer) awaitHealth(ctx context.Context, r reader, e *environments.Environment, wait bool) (apply.StackHealth, error) {
 	deadline := time.Now().Add(progressDeadline(e))
 	for {
-		h, err := s.health(ctx, d, e.Stack)
+		h, err := s.health(ctx, r, e.Stack)
 		if err != nil || !wait || h.State != apply.Progressing || time.Now().After(deadline) {
 			return h, err
 		}

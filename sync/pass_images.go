@@ -13,18 +13,18 @@ import (
 // resolve per distinct image and no write when none moved. When one moved
 // to a digest not already refused, it is deployed like a commit (trigger
 // image), with the same convergence, rollback and quarantine rules.
-func (s *Syncer) watchImages(ctx context.Context, e *environments.Environment, d *cluster.Docker, hist *History,
+func (s *Syncer) watchImages(ctx context.Context, e *environments.Environment, v *view,
 	records []Record, rev Revision, o Options, rep *Report) (*Report, error) {
 	log := s.log.With("env", e.Name, "rev", rev.Short())
-	desired, err := s.render(ctx, e, rev, d.APIVersion(), log)
+	desired, err := s.render(ctx, e, rev, v.d.APIVersion(), log)
 	if err != nil {
 		return rep, err
 	}
-	live, err := d.ReadStack(ctx, e.Stack)
+	live, err := v.r.ReadStack(ctx, e.Stack)
 	if err != nil {
 		return rep, &RetryError{Err: err}
 	}
-	moved, err := cluster.MovedImages(ctx, d, desired, live, RegistryAuth(e))
+	moved, err := cluster.MovedImages(ctx, v.d, desired, live, RegistryAuth(e))
 	if err != nil {
 		// Images that could not be resolved are left as they run; the
 		// ones that moved still deploy.
@@ -37,11 +37,14 @@ func (s *Syncer) watchImages(ctx context.Context, e *environments.Environment, d
 		return rep.skip(SkipQuarantined, fmt.Sprintf("the moved images of commit %s are quarantined: their deploy at %s %s; push again or sync with --force",
 			rev.Short(), failed.Finished.UTC().Format("2006-01-02 15:04"), failed.Outcome)), nil
 	}
+	if v.look {
+		return rep, errMustWrite // the pass under the lease resolves them again
+	}
 	for _, m := range moved {
 		log.Info("image moved", "image", m.Image, "old", m.Old, "new", m.New)
 	}
 	next := &Report{Environment: e.Name, Stack: e.Stack, Commit: rev}
-	return s.pass(ctx, e, d, hist, records, rev, Options{Trigger: TriggerImage, Heal: true, Progress: o.Progress, Moved: moved}, next)
+	return s.passIn(ctx, e, v, records, rev, Options{Trigger: TriggerImage, Heal: true, Progress: o.Progress, Moved: moved}, next)
 }
 
 // movedDigests is what a record of an image-triggered deploy keeps.

@@ -125,9 +125,13 @@ func (s *Syncer) lock(ctx context.Context, e *environments.Environment, d *clust
 			return s.recordRecovery(ctx, e, hist, rec)
 		}})
 	if err != nil {
+		s.markWritten(e) // it may have finished an open deploy
 		return nil, nil, fmt.Errorf("environment %s: %w", e.Name, err)
 	}
-	return held, unlock, nil
+	return held, func() {
+		unlock()
+		s.markWritten(e)
+	}, nil
 }
 
 func (s *Syncer) recordRecovery(ctx context.Context, e *environments.Environment, hist *History, rec Recovered) error {

@@ -40,10 +40,17 @@ type Syncer struct {
 	// ObserveGit, when set before the first pass, is told of every request
 	// to a Git remote (for metrics).
 	ObserveGit func(kind string, err error, took time.Duration)
+	// ObserveEngine, when set before the first pass, is told of every
+	// request to a cluster's engine, by kind (see cluster.RequestKind).
+	ObserveEngine func(kind string)
 
 	mu       gosync.Mutex
 	repos    map[string]*Repo
 	clusters map[string]*cluster.Docker
+
+	renders renders
+	plans   plans
+	snaps   snapshots
 }
 
 // New makes a Syncer; nothing is fetched or connected until a pass needs it.
@@ -52,7 +59,9 @@ func New(cfg *environments.Config, log *slog.Logger) *Syncer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Syncer{cfg: cfg, log: log, now: time.Now, repos: map[string]*Repo{}, clusters: map[string]*cluster.Docker{},
-		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile), Holder: cluster.NewHolder("flotilla")}
+		VersionKeyFile: os.Getenv(secrets.EnvVersionKeyFile), Holder: cluster.NewHolder("flotilla"),
+		renders: renders{byEnv: map[string][]renderEntry{}}, plans: plans{byEnv: map[string]planMemo{}},
+		snaps: snapshots{reads: map[string]*snapshotRead{}, written: map[string]time.Time{}}}
 }
 
 // Config is the configuration the Syncer works from.
@@ -83,6 +92,10 @@ func (s *Syncer) Docker(ctx context.Context, c *environments.Cluster) (*cluster.
 	opts, err := ClusterOptions(c)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	if s.ObserveEngine != nil {
+		f := cluster.ObserveFunc(s.ObserveEngine)
+		opts.Observer = &f
 	}
 	d, err := cluster.Connect(ctx, opts)
 	if err != nil {
@@ -125,6 +138,7 @@ func (s *Syncer) Resume(ctx context.Context, env string) error {
 	if err != nil {
 		return err
 	}
+	defer s.markWritten(e)
 	return hist.ClearPin(ctx, e.Stack)
 }
 

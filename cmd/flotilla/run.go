@@ -51,6 +51,7 @@ one is rejected and the old one kept).`,
 				s.ObserveGit = func(kind string, err error, took time.Duration) {
 					metrics.ObserveGit(kind, resultOf(err), took)
 				}
+				s.ObserveEngine = metrics.ObserveEngine
 				return s
 			}
 			src := &configSource{path: cf.path, log: log, newSyncer: newSyncer}

@@ -1,0 +1,152 @@
+package sync
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flotilla-gitops/flotilla/environments"
+	"github.com/flotilla-gitops/flotilla/internal/gittest"
+	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/stack"
+)
+
+func TestRenderCacheKeepsTheNewestPerEnvironment(t *testing.T) {
+	t.Parallel()
+	r := renders{byEnv: map[string][]renderEntry{}}
+	a, b, c := &stack.Desired{Stack: "a"}, &stack.Desired{Stack: "b"}, &stack.Desired{Stack: "c"}
+	r.put("dev", "ka", a)
+	r.put("dev", "kb", b)
+	r.put("prod", "ka", c)
+	if r.get("dev", "ka") != a || r.get("dev", "kb") != b || r.get("prod", "ka") != c {
+		t.Fatal("a cached desired state was not found under its environment and key")
+	}
+	// ka was used last: kb goes when a third comes.
+	r.get("dev", "ka")
+	r.put("dev", "kc", c)
+	if r.get("dev", "kb") != nil || r.get("dev", "ka") != a || r.get("dev", "kc") != c {
+		t.Errorf("after a third render: %d entries kept for dev, want the two most recently used", len(r.byEnv["dev"]))
+	}
+}
+
+// The render key changes with every input of a render: the commit, the
+// configuration, the engine, and the identity files on disk.
+func TestRenderKeyFollowsEveryInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id := filepath.Join(dir, "key.txt")
+	if err := os.WriteFile(id, []byte("AGE-SECRET-KEY-1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := New(&environments.Config{}, nil)
+	base := environments.Environment{Name: "dev", Repo: &environments.Repo{URL: "file:///r"}, Stack: "shop",
+		Files: []string{"stack.yml"}, Variables: map[string]string{"TAG": "v1"}, Identities: []string{id}}
+	key := func(e environments.Environment, sha, api string) string {
+		k, ok := s.renderKey(&e, sha, api)
+		if !ok {
+			t.Fatalf("no render key for %+v", e)
+		}
+		return k
+	}
+	first := key(base, "sha1", "1.41")
+	if key(base, "sha1", "1.41") != first {
+		t.Fatal("the same inputs gave two keys")
+	}
+	changed := map[string]string{"commit": key(base, "sha2", "1.41"), "API version": key(base, "sha1", "1.43")}
+	e := base
+	e.Variables = map[string]string{"TAG": "v2"}
+	changed["variables"] = key(e, "sha1", "1.41")
+	e = base
+	e.Files = []string{"stack.yml", "prod.yml"}
+	changed["files"] = key(e, "sha1", "1.41")
+	e = base
+	e.Policy.HostNetwork = true
+	changed["policy"] = key(e, "sha1", "1.41")
+	if err := os.WriteFile(id, []byte("AGE-SECRET-KEY-2-longer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed["identity file"] = key(base, "sha1", "1.41")
+	for what, k := range changed {
+		if k == first {
+			t.Errorf("a new %s kept the render key", what)
+		}
+	}
+	if err := os.Remove(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.renderKey(&base, "sha1", "1.41"); ok {
+		t.Error("an identity file that is gone still gave a key: the render would be reused instead of failing")
+	}
+}
+
+// A pass renders a commit once, and deploying from the kept desired state
+// leaves it as the stack files render it: apply works on copies.
+func TestDeployLeavesTheCachedDesiredStateAlone(t *testing.T) {
+	t.Parallel()
+	swarmtest.Images(t)
+	repo := gittest.NewRepo(t)
+	name := swarmtest.Stack(t)
+	file := func(color string) map[string]string {
+		return map[string]string{"stack.yml": fmt.Sprintf(`services:
+  web:
+    image: flotilla-test/app:v1
+    environment: {COLOR: %q}
+    deploy: {replicas: 0}
+    secrets: [pw]
+    configs: [conf]
+secrets:
+  pw: {file: pw.txt}
+configs:
+  conf: {file: app.conf}
+`, color), "pw.txt": "s3cret-" + color, "app.conf": "color=" + color}
+	}
+	repo.Switch("dev")
+	repo.Commit(file("1"), "first")
+	repo.Push("dev")
+	config := filepath.Join(t.TempDir(), "flotilla.yml")
+	cfgText := fmt.Sprintf("cacheDir: %s\nrepos:\n  r: {url: %q}\nenvironments:\n  dev: {repo: r, branch: dev, files: [stack.yml], stack: %s}\n",
+		filepath.Join(t.TempDir(), "cache"), repo.URL(), name)
+	if err := os.WriteFile(config, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := environments.Load(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg, nil)
+	t.Cleanup(func() { s.Close() })
+	e, _ := cfg.Environment("dev")
+	for i, color := range []string{"1", "2"} {
+		if i > 0 {
+			repo.Commit(file(color), "color "+color)
+			repo.Push("dev")
+		}
+		before := s.Renders()
+		rep, err := s.Sync(t.Context(), "dev", Options{Trigger: TriggerManual})
+		if err != nil || rep.Record == nil || rep.Record.Outcome != Succeeded {
+			t.Fatalf("deploying color %s: %v, %+v", color, err, rep)
+		}
+		if n := s.Renders() - before; n != 1 {
+			t.Errorf("deploying color %s rendered %d times, want once", color, n)
+		}
+		d, err := s.Docker(t.Context(), e.Cluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := s.renderKey(e, rep.Commit.SHA, d.APIVersion())
+		cached := s.renders.get("dev", key)
+		if cached == nil {
+			t.Fatalf("commit %s is not kept", rep.Commit.Short())
+		}
+		fresh, err := s.load(t.Context(), e, rep.Commit, d.APIVersion(), s.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(fresh, cached); diff != "" {
+			t.Errorf("the kept desired state of color %s was changed by its deploy (-rendered +kept):\n%s", color, diff)
+		}
+	}
+}
