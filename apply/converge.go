@@ -146,10 +146,14 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 			return statuses, nil
 		}
 		if now.After(deadline) {
+			// The tasks' errors say why, when they say anything: a task
+			// the scheduler cannot place is pending with its reason ("no
+			// suitable node (max replicas per node limit exceed…)").
 			var late []string
-			for _, st := range statuses {
+			for i, st := range statuses {
 				if st.Phase != PhaseConverged {
-					late = append(late, fmt.Sprintf("%s: %d/%d after %s", st.Service, st.Running, st.Desired, o.Deadline))
+					late = append(late, fmt.Sprintf("%s: %d/%d after %s%s", st.Service, st.Running, st.Desired, o.Deadline,
+						taskErrors(tasksOf[ws[i].id], ws[i].since)))
 				}
 			}
 			return statuses, &ConvergeError{Failures: late, Deadline: true}
