@@ -234,6 +234,15 @@ func (c *Cluster) Kill(t testing.TB, n *Node) {
 	})
 }
 
+// Repair brings the cluster back to its shape: engines killed are started
+// again and rejoin, drained nodes are made active.
+func (c *Cluster) Repair(t testing.TB) {
+	t.Helper()
+	if err := c.up(t.Context()); err != nil {
+		t.Fatalf("repairing swarm %s: %v", c.Name, err)
+	}
+}
+
 // Get fetches http://ADDR:port/ from the node and returns the trimmed body.
 func (n *Node) Get(ctx context.Context, port int) (string, error) {
 	return get(ctx, n.Addr, port)
