@@ -62,6 +62,7 @@ var errNoNamespaces = errors.New("this machine cannot create network namespaces"
 var clusters struct {
 	mu   gosync.Mutex
 	made map[string]*clusterOnce
+	hold *os.File // the machine-wide lock, held until the process exits
 }
 
 type clusterOnce struct {
@@ -76,6 +77,10 @@ type clusterOnce struct {
 // tests of one package share it: a test that changes it (drains a node,
 // stops an engine) puts it back before it ends.
 //
+// One test binary at a time on this machine uses the clusters: the first
+// call waits until no other holds them, and holds them until the binary
+// exits (two binaries would drain and kill each other's nodes).
+//
 // On a machine that cannot create network namespaces the test is skipped,
 // unless CI is set: in CI a missing multi-node swarm fails. Under -short
 // it is skipped, as every integration test is.
@@ -83,6 +88,14 @@ func NewCluster(t testing.TB, name string, nodes, managers int) *Cluster {
 	t.Helper()
 	Images(t) // from the machine's engine, and a failure under -short
 	clusters.mu.Lock()
+	if clusters.hold == nil {
+		hold, err := holdClusters()
+		if err != nil {
+			clusters.mu.Unlock()
+			t.Fatalf("multi-node swarm %s: %v", name, err)
+		}
+		clusters.hold = hold
+	}
 	if clusters.made == nil {
 		clusters.made = map[string]*clusterOnce{}
 	}
@@ -151,17 +164,23 @@ func bringUp(t testing.TB, name string, nodes, managers int) (*Cluster, error) {
 	return c, nil
 }
 
-// up runs scripts/swarm-up for the cluster, one at a time on this machine:
-// another test binary may be bringing the same cluster up.
-func (c *Cluster) up(ctx context.Context) error {
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "flotilla-test-swarm-nodes.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+// holdClusters takes the machine-wide lock of the clusters; closing the
+// file (or exiting) releases it.
+func holdClusters() (*os.File, error) {
+	path := filepath.Join(os.TempDir(), "flotilla-test-clusters.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("opening lock %s: %w", path, err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return err
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("taking lock %s: %w", path, err)
 	}
+	return f, nil
+}
+
+// up runs scripts/swarm-up for the cluster.
+func (c *Cluster) up(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, c.script[0], c.script[1:]...).CombinedOutput()
 	var exit *exec.ExitError
 	switch {
