@@ -11,7 +11,7 @@ STATICCHECK := $(shell go env GOPATH 2>/dev/null)/bin/staticcheck
 # Integration tests share one swarm; the deadline covers the whole suite.
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all build lint test test-short swarm-up test-deps demo bench-deploy bench-idle bench-scale clean
+.PHONY: all build lint test test-short test-multinode swarm-up swarm-down test-deps demo bench-deploy bench-idle bench-scale clean
 
 all: build
 
@@ -20,6 +20,11 @@ build:
 
 swarm-up:
 	scripts/swarm-up
+
+# swarm-down: removes the multi-node test swarms (scripts/swarm-up --nodes),
+# which the multi-node tests bring up and leave running.
+swarm-down:
+	scripts/swarm-down
 
 test-deps:
 	scripts/test-deps
@@ -37,6 +42,10 @@ lint: $(STATICCHECK)
 # then lint, then every test including the integration tests on the real swarm.
 test: swarm-up test-deps lint
 	$(GO) test $(TEST_FLAGS) ./...
+
+# test-multinode: only the tests on swarms of several nodes (part of test).
+test-multinode: swarm-up
+	$(GO) test $(TEST_FLAGS) ./internal/multinode/
 
 # test-short: the pure tests only; needs no engine.
 test-short:

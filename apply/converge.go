@@ -234,6 +234,9 @@ func waitConverged(ctx context.Context, c Cluster, ws []watched, o watchOptions)
 			return statuses, nil
 		}
 		if now.After(deadline) {
+			// The tasks' errors say why, when they say anything: a task
+			// the scheduler cannot place is pending with its reason ("no
+			// suitable node (max replicas per node limit exceed…)").
 			var late []string
 			for _, st := range statuses {
 				if st.Phase != PhaseConverged {

@@ -2,7 +2,8 @@
 // tests that need the swarm to pull from a private registry: an OCI registry
 // (go-containerregistry's pkg/registry) behind basic auth, on 127.0.0.1,
 // which the engine treats as an insecure registry and reaches over plain
-// HTTP.
+// HTTP — or on an address the nodes of a multi-node test swarm reach and
+// trust (StartOn).
 package registrytest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -38,27 +40,38 @@ import (
 
 // Registry is a registry served for the rest of a test.
 type Registry struct {
-	// Host is 127.0.0.1:PORT, as image references name it.
+	// Host is IP:PORT, as image references name it.
 	Host string
 	// User and Password are the only credentials it accepts.
 	User, Password string
 
-	mu     gosync.Mutex
-	images []string // IDs of the images pushed, removed at the end
+	engine  *client.Client // pushes, and gets its images removed
+	mu      gosync.Mutex
+	images  []string           // IDs of the images pushed, removed at the end
+	pullers []client.APIClient // other engines that pulled them
 }
 
-// Start serves a registry until the test ends. Every request needs the
-// credentials; a request without them gets 401 with a Basic challenge, as
-// the engine needs to send them at all. Call it before swarmtest.Stack: the
-// images pushed (and pulled by services) are removed once the stack is gone.
+// Start serves a registry until the test ends, on 127.0.0.1, and pushes
+// through the machine's engine. Every request needs the credentials; a
+// request without them gets 401 with a Basic challenge, as the engine
+// needs to send them at all. Call it before swarmtest.Stack: the images
+// pushed (and pulled by services) are removed once the stack is gone.
 func Start(t testing.TB) *Registry {
 	t.Helper()
-	c := swarmtest.Client(t)
+	return StartOn(t, "127.0.0.1", swarmtest.Client(t))
+}
+
+// StartOn is Start for engines that reach this host elsewhere than on its
+// loopback: it serves on ip, an address of this host, and pushes through
+// engine, which must trust ip's registries as insecure (the nodes of a
+// swarmtest.Cluster, on swarmtest.RegistryIP).
+func StartOn(t testing.TB, ip string, engine *client.Client) *Registry {
+	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
-	r := &Registry{User: "flotilla", Password: hex.EncodeToString(b[:])}
+	r := &Registry{User: "flotilla", Password: hex.EncodeToString(b[:]), engine: engine}
 	handler := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		user, pw, ok := req.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pw), []byte(r.User+":"+r.Password)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="flotilla-test"`)
@@ -67,16 +80,34 @@ func Start(t testing.TB) *Registry {
 		}
 		handler.ServeHTTP(w, req)
 	}))
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatalf("serving a registry on %s: %v", ip, err)
+	}
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, id := range r.images {
-			removeImage(t, c, id)
+			removeImage(t, engine, id)
+			for _, c := range r.pullers {
+				removeImage(t, c, id)
+			}
 		}
 	})
 	r.Host = strings.TrimPrefix(srv.URL, "http://")
 	return r
+}
+
+// PulledBy names other engines that pull the registry's images (a
+// cluster's workers): the copies they hold are removed when the test ends.
+func (r *Registry) PulledBy(engines ...client.APIClient) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pullers = append(r.pullers, engines...)
 }
 
 // Logins are the registry's credentials as the operator's registries: give them.
@@ -102,12 +133,12 @@ func (r *Registry) DockerConfig(t testing.TB) string {
 
 // Push builds an image of its own — the test app (swarmtest.ImageV1) with
 // env added, and a nonce so that no other test has it — pushes it as
-// HOST/ref through the engine, removes it from the engine so that a
+// HOST/ref through its engine, removes it from the engine so that a
 // service has to pull it, and returns its digest. The copies services pull
 // are removed when the test ends.
 func (r *Registry) Push(t testing.TB, ref string, env ...string) string {
 	t.Helper()
-	c := swarmtest.Client(t)
+	c := r.engine
 	swarmtest.Images(t)
 	tag := r.Host + "/" + ref
 	var nonce [6]byte
@@ -116,7 +147,7 @@ func (r *Registry) Push(t testing.TB, ref string, env ...string) string {
 	for _, e := range env {
 		dockerfile += "ENV " + e + "\n"
 	}
-	swarmtest.BuildImage(t, tag, fstest.MapFS{"Dockerfile": {Data: []byte(dockerfile), Mode: 0o644}})
+	swarmtest.BuildImageOn(t, c, tag, fstest.MapFS{"Dockerfile": {Data: []byte(dockerfile), Mode: 0o644}})
 	ctx := t.Context()
 	inspect, err := c.ImageInspect(ctx, tag)
 	if err != nil {

@@ -27,7 +27,13 @@ const hashLabel = "io.flotilla.test.content-hash"
 // carry a sticky /tmp. An image of the same content is not rebuilt.
 func BuildImage(t testing.TB, tag string, context fs.FS) {
 	t.Helper()
-	if err := buildImage(t.Context(), Client(t), tag, context); err != nil {
+	BuildImageOn(t, Client(t), tag, context)
+}
+
+// BuildImageOn is BuildImage on another engine (a Cluster's node).
+func BuildImageOn(t testing.TB, c *client.Client, tag string, context fs.FS) {
+	t.Helper()
+	if err := buildImage(t.Context(), c, tag, context); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,9 +89,13 @@ func FreePort(t testing.TB) int {
 
 // Get fetches http://127.0.0.1:port/ and returns the trimmed body.
 func Get(ctx context.Context, port int) (string, error) {
+	return get(ctx, "127.0.0.1", port)
+}
+
+func get(ctx context.Context, host string, port int) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+"/", nil)
 	if err != nil {
 		return "", err
 	}

@@ -32,7 +32,12 @@ var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 // test ends, waiting until it is really gone.
 func Stack(t testing.TB) string {
 	t.Helper()
-	c := Client(t)
+	return newStack(t, Client(t))
+}
+
+// newStack makes Stack's name, and removes the stack from c's swarm.
+func newStack(t testing.TB, c client.APIClient) string {
+	t.Helper()
 	var b [3]byte
 	rand.Read(b[:])
 	base := nonName.ReplaceAllString(strings.ToLower(t.Name()), "")
