@@ -43,7 +43,20 @@ func TestSnapshotAnswersWhatTheStacksReadsAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { removeConfig(t, d, "flotilla.history."+name+".1") })
+	t.Cleanup(func() {
+		// Neither is in a stack's namespace: the stack's cleanup leaves them.
+		removeConfig(t, d, "flotilla.history."+name+".1")
+		ctx := context.WithoutCancel(t.Context())
+		ids, err := d.SecretIDs(ctx, []string{"flotilla.history." + name + ".1"})
+		if err != nil {
+			t.Error(err)
+		}
+		for _, id := range ids {
+			if err := d.RemoveSecret(ctx, id); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 	for _, n := range []struct {
 		name   string
 		labels map[string]string

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flotilla-gitops/flotilla/cluster"
 	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
+	"github.com/flotilla-gitops/flotilla/sync"
 )
 
 // Environments declared in Git: the operator reads a bootstrap branch's
@@ -24,6 +27,14 @@ func TestOperatorFollowsEnvironmentsDeclaredInGit(t *testing.T) {
 	o.repo.Commit(map[string]string{"stack.yml": serviceFile("inc-1", "")}, "first inc")
 	o.repo.Push("inc")
 	o.stacks["inc"] = inc
+	// The refused commit is recorded in the local cluster's history, which
+	// no stack owns.
+	t.Cleanup(func() {
+		d := cluster.NewFromClient(swarmtest.Client(t))
+		if _, err := sync.NewHistory(d, 0).Purge(context.WithoutCancel(t.Context()), sync.ConfigStack); err != nil {
+			t.Error(err)
+		}
+	})
 	declare := func(yml, msg string) {
 		o.repo.Switch("platform")
 		o.repo.Commit(map[string]string{"envs/team.yml": yml}, msg)
