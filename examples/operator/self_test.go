@@ -25,8 +25,10 @@ import (
 // the operator replace itself (stop-first: the old task is stopped in the
 // middle of its own deploy); the new task finds the deploy's journal,
 // finishes it and records the commit as deployed.
+//
+// Not parallel with TestOperatorService: both run the operator's image,
+// which each removes when it ends.
 func TestOperatorDeploysItself(t *testing.T) {
-	t.Parallel()
 	api := swarmtest.Client(t)
 	cli := buildFlotilla(t)
 	img := operatorImage(t, cli)
