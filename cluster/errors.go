@@ -22,7 +22,20 @@ import (
 
 // IsNotFound reports whether the engine answered that the object does not
 // exist (any more).
-func IsNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+func IsNotFound(err error) bool {
+	// A swarm network removed while its removal settles answers "network
+	// X not found" without the 404 class, now and then (engine 20.10).
+	return cerrdefs.IsNotFound(err) ||
+		err != nil && strings.HasPrefix(lastLine(err.Error()), "network ") && strings.HasSuffix(err.Error(), " not found")
+}
+
+// lastLine is the engine's own words at the end of a wrapped message.
+func lastLine(msg string) string {
+	if i := strings.LastIndex(msg, "Error response from daemon: "); i >= 0 {
+		return msg[i+len("Error response from daemon: "):]
+	}
+	return msg
+}
 
 // IsConflict reports whether the engine refused to create an object because
 // one of that name already exists.
