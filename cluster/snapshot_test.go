@@ -72,10 +72,10 @@ func TestSnapshotAnswersWhatTheStacksReadsAnswer(t *testing.T) {
 	}
 	// The snapshot's services carry their task counts besides; everything
 	// else must be what the stack's own reads return.
-	// A network just created gets its options and IPAM when the swarm
+	// A network just created gets its driver, options and IPAM when the swarm
 	// allocates it, which may be between the two reads.
 	ignore := cmp.Options{cmpopts.IgnoreFields(swarm.Service{}, "ServiceStatus"), cmpopts.EquateEmpty(),
-		cmpopts.IgnoreFields(stack.Live{}, "NetworkNames"), cmpopts.IgnoreFields(network.Summary{}, "Options", "IPAM")}
+		cmpopts.IgnoreFields(stack.Live{}, "NetworkNames"), cmpopts.IgnoreFields(network.Summary{}, "Driver", "Options", "IPAM")}
 	for _, s := range []string{name, other} {
 		want, err := d.ReadStack(ctx, s)
 		if err != nil {
