@@ -116,10 +116,25 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing networks: %w", err))
 	}
+	var gone []string
 	for _, n := range nets {
 		if inStack(n.Name, n.Labels) {
 			errs = append(errs, retryRemove(ctx, "network "+n.Name, func() error { return c.NetworkRemove(ctx, n.ID) }))
+			gone = append(gone, n.ID)
 		}
+	}
+	// A removed swarm network lingers a moment (engine 20.10): a stack file
+	// that names its network (`name:`) can only be deployed again once it
+	// is really gone.
+	if len(gone) > 0 {
+		errs = append(errs, Poll(ctx, 30*time.Second, func() (bool, string, error) {
+			for _, id := range gone {
+				if _, err := c.NetworkInspect(ctx, id, network.InspectOptions{}); err == nil {
+					return false, "network " + id + " still there", nil
+				}
+			}
+			return true, "", nil
+		}))
 	}
 	// Listed whole: a secret or config renamed with `name:` carries the
 	// stack's label but not its prefix.
