@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	gosync "sync"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -19,55 +20,58 @@ import (
 const ReadStackCalls = 7
 
 // ReadStack reads the live objects of a stack with a constant number of list
-// calls (ReadStackCalls): per kind one list filtered by the namespace label
-// and one by name prefix, except networks, listed once in full because the
-// engine matches overlay network names exactly, not by prefix. Name filters
-// match prefixes, so names are compared exactly here.
+// calls (ReadStackCalls), sent at once: per kind one list filtered by the
+// namespace label and one by name prefix, except networks, listed once in
+// full because the engine matches overlay network names exactly, not by
+// prefix. Name filters match prefixes, so names are compared exactly here.
 func (d *Docker) ReadStack(ctx context.Context, name string) (*stack.Live, error) {
 	byLabel := filters.NewArgs(filters.Arg("label", stack.LabelNamespace+"="+name))
 	byName := filters.NewArgs(filters.Arg("name", name+"_"))
 	live := &stack.Live{Stack: name}
 
-	labelled, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byLabel})
-	if err != nil {
-		return nil, fmt.Errorf("listing services of stack %s: %w", name, err)
-	}
-	named, err := d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byName})
-	if err != nil {
-		return nil, fmt.Errorf("listing services named %s_*: %w", name, err)
+	// The lists are independent: sent at once, they cost one round trip,
+	// which on a manager with thousands of objects is most of a deploy's
+	// wait before its first write.
+	var (
+		wg                                     gosync.WaitGroup
+		labelled, named                        []swarm.Service
+		secLabelled, secNamed                  []swarm.Secret
+		cfgLabelled, cfgNamed                  []swarm.Config
+		nets                                   []network.Summary
+		errSvc, errSvcN, errSec, errSecN, errC error
+		errCN, errNet                          error
+	)
+	wg.Go(func() { labelled, errSvc = d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byLabel}) })
+	wg.Go(func() { named, errSvcN = d.api.ServiceList(ctx, swarm.ServiceListOptions{Filters: byName}) })
+	wg.Go(func() { secLabelled, errSec = d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byLabel}) })
+	wg.Go(func() { secNamed, errSecN = d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byName}) })
+	wg.Go(func() { cfgLabelled, errC = d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byLabel}) })
+	wg.Go(func() { cfgNamed, errCN = d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byName}) })
+	wg.Go(func() { nets, errNet = d.api.NetworkList(ctx, network.ListOptions{}) })
+	wg.Wait()
+	for _, e := range []struct {
+		err  error
+		what string
+	}{
+		{errSvc, "listing services of stack " + name}, {errSvcN, "listing services named " + name + "_*"},
+		{errSec, "listing secrets of stack " + name}, {errSecN, "listing secrets named " + name + "_*"},
+		{errC, "listing configs of stack " + name}, {errCN, "listing configs named " + name + "_*"},
+		{errNet, "listing networks for stack " + name},
+	} {
+		if e.err != nil {
+			return nil, fmt.Errorf("%s: %w", e.what, e.err)
+		}
 	}
 	live.Services = merge(labelled, named, name, func(s swarm.Service) (string, string, map[string]string) {
 		return s.ID, s.Spec.Name, s.Spec.Labels
 	})
-
-	secLabelled, err := d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byLabel})
-	if err != nil {
-		return nil, fmt.Errorf("listing secrets of stack %s: %w", name, err)
-	}
-	secNamed, err := d.api.SecretList(ctx, swarm.SecretListOptions{Filters: byName})
-	if err != nil {
-		return nil, fmt.Errorf("listing secrets named %s_*: %w", name, err)
-	}
 	live.Secrets = merge(secLabelled, secNamed, name, func(s swarm.Secret) (string, string, map[string]string) {
 		return s.ID, s.Spec.Name, s.Spec.Labels
 	})
-
-	cfgLabelled, err := d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byLabel})
-	if err != nil {
-		return nil, fmt.Errorf("listing configs of stack %s: %w", name, err)
-	}
-	cfgNamed, err := d.api.ConfigList(ctx, swarm.ConfigListOptions{Filters: byName})
-	if err != nil {
-		return nil, fmt.Errorf("listing configs named %s_*: %w", name, err)
-	}
 	live.Configs = merge(cfgLabelled, cfgNamed, name, func(c swarm.Config) (string, string, map[string]string) {
 		return c.ID, c.Spec.Name, c.Spec.Labels
 	})
 
-	nets, err := d.api.NetworkList(ctx, network.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing networks for stack %s: %w", name, err)
-	}
 	live.NetworkNames = make(map[string]string, len(nets))
 	for _, n := range nets {
 		live.NetworkNames[n.ID] = n.Name

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
@@ -66,16 +67,25 @@ func TestSnapshotAnswersWhatTheStacksReadsAnswer(t *testing.T) {
 		}
 	}
 
+	// A network just created gets its driver, options and IPAM when the
+	// swarm allocates it: wait, so that both reads see the same.
+	swarmtest.Eventually(t, time.Minute, func() (bool, string, error) {
+		for _, n := range []string{name + "_net", name + "_free", other + "_net"} {
+			got, err := d.API().NetworkInspect(ctx, n, network.InspectOptions{})
+			if err != nil || got.Driver == "" || len(got.IPAM.Config) == 0 {
+				return false, "network " + n + " not allocated yet", err
+			}
+		}
+		return true, "", nil
+	})
 	snap, err := d.ReadSnapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The snapshot's services carry their task counts besides; everything
 	// else must be what the stack's own reads return.
-	// A network just created gets its driver, options and IPAM when the swarm
-	// allocates it, which may be between the two reads.
 	ignore := cmp.Options{cmpopts.IgnoreFields(swarm.Service{}, "ServiceStatus"), cmpopts.EquateEmpty(),
-		cmpopts.IgnoreFields(stack.Live{}, "NetworkNames"), cmpopts.IgnoreFields(network.Summary{}, "Driver", "Options", "IPAM")}
+		cmpopts.IgnoreFields(stack.Live{}, "NetworkNames")}
 	for _, s := range []string{name, other} {
 		want, err := d.ReadStack(ctx, s)
 		if err != nil {

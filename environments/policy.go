@@ -112,19 +112,25 @@ func (c *Config) policy(s *EnvironmentSpec, cluster string) stack.Policy {
 			p.Privileged = *spec.Privileged
 		}
 	}
-	for _, dir := range c.secretDirs() {
+	names := c.EnvironmentNames()
+	for _, dir := range c.secretDirs(names) {
 		if !slices.Contains(p.DeniedBindMounts, dir) {
 			p.DeniedBindMounts = append(p.DeniedBindMounts, dir)
 		}
 	}
-	for _, name := range c.EnvironmentNames() {
+	// A set, not a search of the list: the operator resolves environments
+	// on every pass and webhook, and a cluster may hold hundreds of stacks.
+	listed := make(map[string]bool, len(c.Environments))
+	for _, st := range p.Stacks {
+		listed[st] = true
+	}
+	for _, name := range names {
 		other := c.Environments[name]
-		if name == s.Name || other.Stack == "" || other.Stack == s.Stack || firstOf(other.Cluster, LocalCluster) != cluster {
+		if name == s.Name || other.Stack == "" || other.Stack == s.Stack || firstOf(other.Cluster, LocalCluster) != cluster || listed[other.Stack] {
 			continue
 		}
-		if !slices.Contains(p.Stacks, other.Stack) {
-			p.Stacks = append(p.Stacks, other.Stack)
-		}
+		listed[other.Stack] = true
+		p.Stacks = append(p.Stacks, other.Stack)
 	}
 	return p
 }
@@ -144,7 +150,7 @@ func setList(dst *[]string, src []string) {
 // identities, Git credentials, engine keys and SSH keys, registry
 // passwords, API tokens, webhook secrets —
 // and its Git cache: a stack that bind-mounts one reads them all.
-func (c *Config) secretDirs() []string {
+func (c *Config) secretDirs(envNames []string) []string {
 	var files []string
 	for _, name := range sortedKeys(c.Repos) {
 		a := c.Repos[name].Auth
@@ -161,7 +167,7 @@ func (c *Config) secretDirs() []string {
 		r := c.Registries[host]
 		files = append(files, r.PasswordFile, r.TokenFile)
 	}
-	for _, name := range c.EnvironmentNames() {
+	for _, name := range envNames {
 		files = append(files, c.Environments[name].Identities...)
 	}
 	for _, inc := range c.Includes {

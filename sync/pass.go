@@ -129,6 +129,11 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 // sync is one pass through v: a look, or the pass itself.
 func (s *Syncer) sync(ctx context.Context, e *environments.Environment, v *view, o Options) (*Report, error) {
 	rep := &Report{Environment: e.Name, Stack: e.Stack}
+	if !v.look && !o.DryRun && o.Tip != nil {
+		// Under the lease, after a look that found something to write:
+		// the pass will plan against the live stack.
+		v.readAhead(ctx, e.Stack)
+	}
 	if v.look {
 		// A deploy a writer left open is finished (or undone) under the
 		// lease before anything else.

@@ -98,7 +98,7 @@ func (s *Syncer) passIn(ctx context.Context, e *environments.Environment, v *vie
 		rep.Plan = diff.Plan{Stack: e.Stack}
 		return p.record(ctx, Failed, err)
 	}
-	live, err := v.r.ReadStack(ctx, e.Stack)
+	live, err := v.readStack(ctx, e.Stack)
 	if err != nil {
 		return rep, &RetryError{Err: err}
 	}

@@ -20,7 +20,7 @@ func (s *Syncer) watchImages(ctx context.Context, e *environments.Environment, v
 	if err != nil {
 		return rep, err
 	}
-	live, err := v.r.ReadStack(ctx, e.Stack)
+	live, err := v.readStack(ctx, e.Stack)
 	if err != nil {
 		return rep, &RetryError{Err: err}
 	}

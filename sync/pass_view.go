@@ -49,6 +49,43 @@ type view struct {
 	// look: the pass may not write; store refuses writes.
 	look  bool
 	store configStore
+	// ahead is the stack read sent ahead of its use, if any.
+	ahead *stackRead
+}
+
+// stackRead is one ReadStack under way.
+type stackRead struct {
+	stack string
+	done  chan struct{}
+	live  *stack.Live
+	err   error
+}
+
+// readAhead sends the read of a stack that the pass will plan against now,
+// so that it runs beside the pass's other reads and its render: on a
+// manager with thousands of services it is the slowest of them.
+func (v *view) readAhead(ctx context.Context, name string) {
+	rd := &stackRead{stack: name, done: make(chan struct{})}
+	v.ahead = rd
+	go func() {
+		defer close(rd.done)
+		rd.live, rd.err = v.r.ReadStack(ctx, name)
+	}()
+}
+
+// readStack reads a stack's live objects: the read sent ahead the first
+// time, afresh after.
+func (v *view) readStack(ctx context.Context, name string) (*stack.Live, error) {
+	if rd := v.ahead; rd != nil && rd.stack == name {
+		v.ahead = nil
+		select {
+		case <-rd.done:
+			return rd.live, rd.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return v.r.ReadStack(ctx, name)
 }
 
 // engineView reads and writes through d: a pass under the lease, or a dry
