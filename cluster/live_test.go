@@ -179,3 +179,67 @@ func BenchmarkReadStack(b *testing.B) {
 	}
 	b.ReportMetric(float64(calls.calls.Load())/float64(b.N), "calls/op")
 }
+
+// ReadStackNamed lists services by name prefix and inspects the misnamed
+// ones a snapshot found: it reads what ReadStack reads, and a misnamed
+// service removed since the snapshot is simply gone.
+func TestReadStackNamedReadsWhatReadStackReads(t *testing.T) {
+	t.Parallel()
+	d, calls := countingDocker(t)
+	swarmtest.Images(t)
+	ctx := t.Context()
+	name := swarmtest.Stack(t)
+	other := name + "_v2"
+	ours := map[string]string{stack.LabelNamespace: name}
+	createService(t, d, name+"_api", ours)
+	createService(t, d, name+"_stray", nil)
+	createService(t, d, other+"_api", map[string]string{stack.LabelNamespace: other})
+	createService(t, d, "custom-"+name, ours)
+	createService(t, d, "gone-"+name, ours)
+
+	snap, err := d.ReadSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	misnamed := snap.Misnamed(name)
+	names := map[string]string{}
+	for _, id := range misnamed {
+		s, err := d.InspectService(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[s.Spec.Name] = id
+	}
+	if want := []string{"custom-" + name, "gone-" + name}; len(names) != 2 || names[want[0]] == "" || names[want[1]] == "" {
+		t.Fatalf("Misnamed(%s) = %v, want the IDs of %v", name, names, want)
+	}
+	if err := d.RemoveService(ctx, names["gone-"+name]); err != nil {
+		t.Fatal(err)
+	}
+
+	want, err := d.ReadStack(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls.calls.Store(0)
+	got, err := d.ReadStackNamed(ctx, name, misnamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The label-filtered list of services is replaced by one inspect per
+	// misnamed service.
+	if n, want := calls.calls.Load(), int64(cluster.ReadStackCalls-1+len(misnamed)); n != want {
+		t.Errorf("ReadStackNamed with %d misnamed services made %d API calls, want %d", len(misnamed), n, want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ReadStackNamed differs from ReadStack (-ReadStack +ReadStackNamed):\n%s", diff)
+	}
+	var svcs []string
+	for _, s := range got.Services {
+		svcs = append(svcs, s.Spec.Name)
+	}
+	sort.Strings(svcs)
+	if want := []string{"custom-" + name, name + "_api", name + "_stray"}; !cmp.Equal(svcs, want) {
+		t.Errorf("ReadStackNamed(%s) services %v, want %v", name, svcs, want)
+	}
+}

@@ -175,6 +175,19 @@ func pick[T any](all []T, labelled, loose []int, stackName string, key func(T) (
 	return out
 }
 
+// Misnamed lists the IDs of the services labelled for the stack whose names
+// the engine's name filter for it ("<stack>_") does not match: what
+// ReadStackNamed needs to read what ReadStack reads.
+func (s *Snapshot) Misnamed(name string) []string {
+	var ids []string
+	for _, i := range s.servicesBy[name] {
+		if !strings.HasPrefix(s.services[i].Spec.Name, name+"_") {
+			ids = append(ids, s.services[i].ID)
+		}
+	}
+	return ids
+}
+
 // StackTasks is what (*Docker).StackTasks returned for the stack: its
 // labelled services with their task counts, and their tasks.
 func (s *Snapshot) StackTasks(_ context.Context, name string) ([]swarm.Service, []swarm.Task, error) {

@@ -123,7 +123,7 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		return nil, err
 	}
 	defer unlock()
-	return s.sync(ctx, e, engineView(d, hist), o)
+	return s.sync(ctx, e, s.writerView(e, d, hist), o)
 }
 
 // sync is one pass through v: a look, or the pass itself.

@@ -51,6 +51,19 @@ type view struct {
 	store configStore
 	// ahead is the stack read sent ahead of its use, if any.
 	ahead *stackRead
+	// named: the engine's stacks are read by name (ReadStackNamed), with
+	// misnamed, the services an earlier snapshot found labelled for the
+	// stack under other names.
+	named    bool
+	misnamed []string
+}
+
+// read reads a stack's live objects from v.r.
+func (v *view) read(ctx context.Context, name string) (*stack.Live, error) {
+	if v.named && v.r == reader(v.d) {
+		return v.d.ReadStackNamed(ctx, name, v.misnamed)
+	}
+	return v.r.ReadStack(ctx, name)
 }
 
 // stackRead is one ReadStack under way.
@@ -69,7 +82,7 @@ func (v *view) readAhead(ctx context.Context, name string) {
 	v.ahead = rd
 	go func() {
 		defer close(rd.done)
-		rd.live, rd.err = v.r.ReadStack(ctx, name)
+		rd.live, rd.err = v.read(ctx, name)
 	}()
 }
 
@@ -85,7 +98,7 @@ func (v *view) readStack(ctx context.Context, name string) (*stack.Live, error) 
 			return nil, ctx.Err()
 		}
 	}
-	return v.r.ReadStack(ctx, name)
+	return v.read(ctx, name)
 }
 
 // engineView reads and writes through d: a pass under the lease, or a dry
@@ -148,6 +161,30 @@ func (s *Syncer) markWritten(e *environments.Environment) {
 	s.snaps.mu.Lock()
 	defer s.snaps.mu.Unlock()
 	s.snaps.written[writtenKey(e)] = time.Now()
+}
+
+// writerView is the view of a pass under the lease. When this process has
+// read e's cluster whole (a tick's snapshot), the stack's services are
+// listed by name, which costs the engine far less than by label on a
+// manager with thousands of services; the snapshot only says which
+// services are labelled for the stack under other names. One created
+// that way after the snapshot is seen by the next tick's.
+func (s *Syncer) writerView(e *environments.Environment, d *cluster.Docker, hist *History) *view {
+	v := engineView(d, hist)
+	s.snaps.mu.Lock()
+	rd := s.snaps.reads[e.Cluster.Name]
+	s.snaps.mu.Unlock()
+	if rd == nil {
+		return v
+	}
+	select {
+	case <-rd.done:
+		if rd.err == nil && rd.snap != nil {
+			v.named, v.misnamed = true, rd.snap.Misnamed(e.Stack)
+		}
+	default:
+	}
+	return v
 }
 
 // snapshot returns a snapshot of e's cluster begun at or after since,

@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -11,6 +12,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/flotilla-gitops/flotilla/cluster"
+	"github.com/flotilla-gitops/flotilla/diff"
+	"github.com/flotilla-gitops/flotilla/internal/swarmtest"
 	"github.com/flotilla-gitops/flotilla/sync"
 )
 
@@ -138,5 +141,62 @@ func TestIdleTickWritesNothingAndStillFindsDrift(t *testing.T) {
 	rep, err := s.Sync(t.Context(), "e3", sync.Options{Trigger: sync.TriggerSchedule, Since: time.Now().Add(-time.Minute)})
 	if err != nil || rep.Drift || rep.Skip != sync.SkipNoChanges {
 		t.Errorf("a pass after the heal, allowed the tick's read: drift %v, skip %q, err %v", rep.Drift, rep.Skip, err)
+	}
+}
+
+// Under the lease, after a tick's read of the whole cluster, a pass lists
+// its stack's services by name (cheap on a manager with thousands of
+// services) and takes from the tick's read the services labelled for the
+// stack under other names: a service like that, made by hand, is still
+// found as drift by the next tick and pruned when the pass heals.
+func TestHealPrunesAServiceLabelledUnderAnotherName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "p1")
+	cfg, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := f.stacks["p1"]
+	withPrune := strings.Replace(string(cfg), "stack: "+name+"}", "stack: "+name+", prune: true}", 1)
+	if withPrune == string(cfg) {
+		t.Fatalf("no environment p1 to give prune in:\n%s", cfg)
+	}
+	if err := os.WriteFile(f.config, []byte(withPrune), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := f.syncer()
+	if rep := tick(t, s, []string{"p1"}, nil)["p1"]; rep.Record == nil || rep.Record.Outcome != sync.Succeeded {
+		t.Fatalf("first pass recorded %+v", rep.Record)
+	}
+
+	// By hand: a service in the stack's namespace, named out of its scope.
+	stray := "custom-" + name
+	resp, err := f.api.ServiceCreate(t.Context(), swarm.ServiceSpec{
+		Annotations:  swarm.Annotations{Name: stray, Labels: map[string]string{swarmtest.NamespaceLabel: name}},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: new(uint64)}},
+	}, swarm.ServiceCreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rep := tick(t, s, []string{"p1"}, map[string]bool{"p1": true})["p1"]
+	if !rep.Drift || rep.Record == nil || rep.Record.Outcome != sync.Succeeded {
+		t.Fatalf("the tick after %s was made by hand: drift %v, record %+v", stray, rep.Drift, rep.Record)
+	}
+	var deleted bool
+	for _, c := range rep.Plan.Changes {
+		if c.Name == stray && c.Action == diff.ActionDelete {
+			deleted = true
+		}
+	}
+	if !deleted {
+		t.Errorf("the healing plan does not delete %s: %+v", stray, rep.Plan.Changes)
+	}
+	if _, _, err := f.api.ServiceInspectWithRaw(t.Context(), resp.ID, swarm.ServiceInspectOptions{}); !cluster.IsNotFound(err) {
+		t.Errorf("after the heal, inspecting %s: %v; want it removed", stray, err)
+	}
+	if got := f.color("p1"); got != "p1-1" {
+		t.Errorf("p1 runs COLOR=%s after the heal, want p1-1", got)
 	}
 }
