@@ -77,8 +77,20 @@ func newFakeOperator() *fakeOperator {
 	}
 }
 
-func (f *fakeOperator) Config() *environments.Config { return f.cfg }
-func (f *fakeOperator) Ready(context.Context) error  { return f.readyErr }
+func (f *fakeOperator) Config() *environments.Config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cfg
+}
+
+// reload replaces the configuration, as a SIGHUP does.
+func (f *fakeOperator) reload(cfg *environments.Config) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = cfg
+}
+
+func (f *fakeOperator) Ready(context.Context) error { return f.readyErr }
 func (f *fakeOperator) Resume(_ context.Context, env string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

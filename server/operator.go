@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	gosync "sync"
 
 	"github.com/flotilla-gitops/flotilla/environments"
 	"github.com/flotilla-gitops/flotilla/sync"
@@ -62,13 +63,29 @@ func watches(cfg *environments.Config) []watch {
 	return out
 }
 
-// watching returns the environments that follow ref of any of urls.
-func watching(cfg *environments.Config, urls []string, ref string) []string {
-	var envs []string
-	for _, w := range watches(cfg) {
-		if w.ref != ref {
-			continue
+// watchIndex is what each environment of one configuration follows, by
+// ref: a webhook looks its push up without resolving every environment
+// (about 50 µs each) again.
+type watchIndex struct {
+	mu    gosync.Mutex
+	cfg   *environments.Config
+	byRef map[string][]watch
+}
+
+// watching returns the environments of cfg that follow ref of any of urls,
+// sorted.
+func (x *watchIndex) watching(cfg *environments.Config, urls []string, ref string) []string {
+	x.mu.Lock()
+	if x.cfg != cfg || x.byRef == nil {
+		x.cfg, x.byRef = cfg, map[string][]watch{}
+		for _, w := range watches(cfg) {
+			x.byRef[w.ref] = append(x.byRef[w.ref], w)
 		}
+	}
+	candidates := x.byRef[ref]
+	x.mu.Unlock()
+	var envs []string
+	for _, w := range candidates {
 		for _, u := range urls {
 			if sameRepo(w.repoURL, u) {
 				envs = append(envs, w.env)

@@ -37,6 +37,7 @@ type Server struct {
 	tls          *environments.ServerTLS
 	hooks        map[environments.WebhookKind]secrets.Value
 	deliveries   *deliveries
+	watches      watchIndex
 	mux          *http.ServeMux
 	// The dashboard (nil with server.ui: false), its live events, and
 	// the signal that ends its event streams when the server shuts down.

@@ -113,7 +113,7 @@ func (s *Server) hook(kind environments.WebhookKind) http.HandlerFunc {
 			writeJSON(w, http.StatusAccepted, HookAnswer{Triggered: []string{}, Message: p.Ref + " was deleted: nothing to deploy"})
 			return
 		}
-		envs := watching(s.op.Config(), p.URLs, p.Ref)
+		envs := s.watches.watching(s.op.Config(), p.URLs, p.Ref)
 		if len(envs) == 0 {
 			s.metrics.webhook(provider, hookIgnored)
 			log.Info("webhook: no environment follows this push", "ref", p.Ref)

@@ -115,6 +115,35 @@ func TestWebhookPushTriggersFollowingEnvironments(t *testing.T) {
 	}
 }
 
+// A reloaded configuration is followed from the next push on: the index of
+// what environments follow is made again for it.
+func TestWebhookFollowsAReloadedConfiguration(t *testing.T) {
+	op := newFakeOperator()
+	h := start(t, op, true, environments.Generic)
+	push := func() []string {
+		t.Helper()
+		body := pushBody(environments.Generic, "acme/shop", "prod")
+		code, answer := h.post(t, "/hooks/generic", body, signed(environments.Generic, testGeneric, body))
+		var a HookAnswer
+		if err := json.Unmarshal([]byte(answer), &a); err != nil || code != http.StatusAccepted {
+			t.Fatalf("status %d: %s (%v)", code, answer, err)
+		}
+		return a.Triggered
+	}
+	if got := push(); !slices.Equal(got, []string{"prod"}) {
+		t.Fatalf("a push to prod triggered %v, want [prod]", got)
+	}
+	next := *op.Config()
+	next.Environments = map[string]*environments.EnvironmentSpec{
+		"prod":  op.Config().Environments["prod"],
+		"audit": {Name: "audit", Repo: "shop", Branch: "prod", Stack: "shop-audit"},
+	}
+	op.reload(&next)
+	if got := push(); !slices.Equal(got, []string{"audit", "prod"}) {
+		t.Errorf("after the reload, a push to prod triggered %v, want [audit prod]", got)
+	}
+}
+
 func TestWebhookRefusesBadSignatures(t *testing.T) {
 	for _, kind := range allHooks {
 		t.Run(string(kind), func(t *testing.T) {
