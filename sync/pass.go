@@ -114,9 +114,13 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 	}
 	if rep != nil && rep.Commit.SHA != "" {
 		// The tip just fetched: the pass under the lease does not list
-		// the remote again.
+		// the remote again. Its render needs no lease: it starts now,
+		// beside the wait for the lease and the reads under it, and the
+		// pass takes it from renders.
 		tip := rep.Commit
 		o.Tip = &tip
+		log := s.log.With("env", e.Name, "rev", tip.Short(), "trigger", o.Trigger)
+		go func() { _, _ = s.render(ctx, e, tip, d.APIVersion(), log) }() // the pass reports its error
 	}
 	ctx, unlock, err := s.lock(ctx, e, d, hist)
 	if err != nil {
@@ -205,16 +209,12 @@ func (s *Syncer) sync(ctx context.Context, e *environments.Environment, v *view,
 // The result is kept (see renders) and shared: callers must not modify it.
 func (s *Syncer) render(ctx context.Context, e *environments.Environment, rev Revision, apiVersion string, log *slog.Logger) (*stack.Desired, error) {
 	key, cacheable := s.renderKey(e, rev.SHA, apiVersion)
-	if cacheable {
-		if d := s.renders.get(e.Name, key); d != nil {
-			return d, nil
-		}
+	if !cacheable {
+		return s.load(ctx, e, rev, apiVersion, log)
 	}
-	desired, err := s.load(ctx, e, rev, apiVersion, log)
-	if err == nil && cacheable {
-		s.renders.put(e.Name, key, desired)
-	}
-	return desired, err
+	return s.renders.do(ctx, e.Name, key, func() (*stack.Desired, error) {
+		return s.load(ctx, e, rev, apiVersion, log)
+	})
 }
 
 // load renders e at rev: what render keeps.

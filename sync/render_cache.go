@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -24,6 +25,9 @@ const rendersPerEnv = 2
 type renders struct {
 	mu    gosync.Mutex
 	byEnv map[string][]renderEntry // newest first
+	// inflight are the renders under way, by environment and key: a
+	// caller asking for one waits for it rather than rendering again.
+	inflight map[string]*renderCall
 	// loads counts the renders made (cache misses).
 	loads atomic.Int64
 }
@@ -37,6 +41,10 @@ type renderEntry struct {
 func (r *renders) get(env, key string) *stack.Desired {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.getLocked(env, key)
+}
+
+func (r *renders) getLocked(env, key string) *stack.Desired {
 	for i, c := range r.byEnv[env] {
 		if c.key == key {
 			// Most recently used first.
@@ -52,8 +60,54 @@ func (r *renders) get(env, key string) *stack.Desired {
 func (r *renders) put(env, key string, d *stack.Desired) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.putLocked(env, key, d)
+}
+
+func (r *renders) putLocked(env, key string, d *stack.Desired) {
 	entries := append([]renderEntry{{key: key, desired: d}}, r.byEnv[env]...)
 	r.byEnv[env] = entries[:min(len(entries), rendersPerEnv)]
+}
+
+type renderCall struct {
+	done    chan struct{}
+	desired *stack.Desired
+	err     error
+}
+
+// do returns env's desired state for key: kept, under way (waited for), or
+// made now by load and kept if it succeeds.
+func (r *renders) do(ctx context.Context, env, key string, load func() (*stack.Desired, error)) (*stack.Desired, error) {
+	r.mu.Lock()
+	if d := r.getLocked(env, key); d != nil {
+		r.mu.Unlock()
+		return d, nil
+	}
+	id := env + "\x00" + key
+	if c, ok := r.inflight[id]; ok {
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.desired, c.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if r.inflight == nil {
+		r.inflight = map[string]*renderCall{}
+	}
+	c := &renderCall{done: make(chan struct{})}
+	r.inflight[id] = c
+	r.mu.Unlock()
+
+	c.desired, c.err = load()
+	r.mu.Lock()
+	delete(r.inflight, id)
+	if c.err == nil {
+		r.putLocked(env, key, c.desired)
+	}
+	r.mu.Unlock()
+	close(c.done)
+	return c.desired, c.err
 }
 
 // Renders is how many times stack files were rendered: a pass whose inputs

@@ -1,10 +1,14 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	gosync "sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -29,6 +33,58 @@ func TestRenderCacheKeepsTheNewestPerEnvironment(t *testing.T) {
 	r.put("dev", "kc", c)
 	if r.get("dev", "kb") != nil || r.get("dev", "ka") != a || r.get("dev", "kc") != c {
 		t.Errorf("after a third render: %d entries kept for dev, want the two most recently used", len(r.byEnv["dev"]))
+	}
+}
+
+// A render under way is waited for, not made twice; a failed one is not
+// kept, and the next caller renders again.
+func TestRenderUnderWayIsSharedAndAFailureIsNotKept(t *testing.T) {
+	t.Parallel()
+	r := renders{byEnv: map[string][]renderEntry{}}
+	var loads atomic.Int32
+	release := make(chan struct{})
+	want := &stack.Desired{Stack: "shop"}
+	slow := func() (*stack.Desired, error) {
+		loads.Add(1)
+		<-release
+		return want, nil
+	}
+	results := make(chan *stack.Desired, 3)
+	var started gosync.WaitGroup
+	for range 3 {
+		started.Add(1)
+		go func() {
+			started.Done()
+			d, err := r.do(t.Context(), "dev", "k1", slow)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- d
+		}()
+	}
+	started.Wait()
+	// Every caller is in do (one loading, the others waiting) before the
+	// load ends: wait until the first has begun.
+	swarmtest.Eventually(t, 10*time.Second, func() (bool, string, error) {
+		return loads.Load() == 1, "no load begun", nil
+	})
+	close(release)
+	for range 3 {
+		if d := <-results; d != want {
+			t.Errorf("a caller got %p, want the one render %p", d, want)
+		}
+	}
+	if n := loads.Load(); n != 1 {
+		t.Errorf("three callers of one key rendered %d times, want 1", n)
+	}
+
+	broken := errors.New("stack.yml: line 3: bad")
+	fails := func() (*stack.Desired, error) { loads.Add(1); return nil, broken }
+	if _, err := r.do(t.Context(), "dev", "k2", fails); !errors.Is(err, broken) {
+		t.Errorf("a failed render returned %v, want %v", err, broken)
+	}
+	if _, err := r.do(t.Context(), "dev", "k2", fails); !errors.Is(err, broken) || loads.Load() != 3 {
+		t.Errorf("a render that failed was kept: err %v, %d loads, want 3", err, loads.Load())
 	}
 }
 
