@@ -179,13 +179,21 @@ func pick[T any](all []T, labelled, loose []int, stackName string, key func(T) (
 // the engine's name filter for it ("<stack>_") does not match: what
 // ReadStackNamed needs to read what ReadStack reads.
 func (s *Snapshot) Misnamed(name string) []string {
-	var ids []string
-	for _, i := range s.servicesBy[name] {
-		if !strings.HasPrefix(s.services[i].Spec.Name, name+"_") {
-			ids = append(ids, s.services[i].ID)
+	return s.AllMisnamed()[name]
+}
+
+// AllMisnamed is Misnamed of every stack that has such services, by stack:
+// a small index that outlives the snapshot.
+func (s *Snapshot) AllMisnamed() map[string][]string {
+	out := map[string][]string{}
+	for ns, idx := range s.servicesBy {
+		for _, i := range idx {
+			if !strings.HasPrefix(s.services[i].Spec.Name, ns+"_") {
+				out[ns] = append(out[ns], s.services[i].ID)
+			}
 		}
 	}
-	return ids
+	return out
 }
 
 // StackTasks is what (*Docker).StackTasks returned for the stack: its

@@ -120,7 +120,7 @@ func (s *Syncer) Sync(ctx context.Context, env string, o Options) (*Report, erro
 		tip := rep.Commit
 		o.Tip = &tip
 		log := s.log.With("env", e.Name, "rev", tip.Short(), "trigger", o.Trigger)
-		go func() { _, _ = s.render(ctx, e, tip, d.APIVersion(), log) }() // the pass reports its error
+		go func(ctx context.Context) { _, _ = s.render(ctx, e, tip, d.APIVersion(), log) }(ctx) // the pass reports its error
 	}
 	ctx, unlock, err := s.lock(ctx, e, d, hist)
 	if err != nil {

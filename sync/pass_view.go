@@ -144,7 +144,17 @@ type snapshots struct {
 	mu      gosync.Mutex
 	reads   map[string]*snapshotRead // by cluster
 	written map[string]time.Time     // by cluster and stack
+	// misnamed is the last snapshot's Snapshot.AllMisnamed, by cluster: it
+	// outlives the snapshot (see snapshotKeep).
+	misnamed map[string]map[string][]string
 }
+
+// snapshotKeep is how long a snapshot is kept for the passes of its tick
+// once read. A snapshot holds every service, task, secret and config of a
+// cluster (tens of MB with thousands of services): kept until the next
+// tick, it would double the memory the next one needs. A pass of the tick
+// that comes later reads a snapshot of its own.
+var snapshotKeep = 15 * time.Second
 
 type snapshotRead struct {
 	started time.Time
@@ -166,25 +176,27 @@ func (s *Syncer) markWritten(e *environments.Environment) {
 // writerView is the view of a pass under the lease. When this process has
 // read e's cluster whole (a tick's snapshot), the stack's services are
 // listed by name, which costs the engine far less than by label on a
-// manager with thousands of services; the snapshot only says which
-// services are labelled for the stack under other names. One created
-// that way after the snapshot is seen by the next tick's.
+// manager with thousands of services; the last snapshot only says which
+// services are labelled for the stack under other names. One created that
+// way after the snapshot is seen by the next tick's.
 func (s *Syncer) writerView(e *environments.Environment, d *cluster.Docker, hist *History) *view {
 	v := engineView(d, hist)
 	s.snaps.mu.Lock()
-	rd := s.snaps.reads[e.Cluster.Name]
+	misnamed, ok := s.snaps.misnamed[e.Cluster.Name]
 	s.snaps.mu.Unlock()
-	if rd == nil {
-		return v
-	}
-	select {
-	case <-rd.done:
-		if rd.err == nil && rd.snap != nil {
-			v.named, v.misnamed = true, rd.snap.Misnamed(e.Stack)
-		}
-	default:
+	if ok {
+		v.named, v.misnamed = true, misnamed[e.Stack]
 	}
 	return v
+}
+
+// forget drops rd, if it is still cluster's snapshot.
+func (sn *snapshots) forget(cluster string, rd *snapshotRead) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if sn.reads[cluster] == rd {
+		delete(sn.reads, cluster)
+	}
 }
 
 // snapshot returns a snapshot of e's cluster begun at or after since,
@@ -205,13 +217,19 @@ func (s *Syncer) snapshot(ctx context.Context, e *environments.Environment, d *c
 		// Read for every waiter: one of them leaving does not end it (each
 		// request is bounded by cluster.RequestTimeout).
 		rd.snap, rd.err = d.ReadSnapshot(context.WithoutCancel(ctx))
+		s.snaps.mu.Lock()
 		if rd.err != nil {
-			s.snaps.mu.Lock()
 			if s.snaps.reads[e.Cluster.Name] == rd {
 				delete(s.snaps.reads, e.Cluster.Name) // the next pass tries again
 			}
-			s.snaps.mu.Unlock()
+		} else {
+			if s.snaps.misnamed == nil {
+				s.snaps.misnamed = map[string]map[string][]string{}
+			}
+			s.snaps.misnamed[e.Cluster.Name] = rd.snap.AllMisnamed()
+			time.AfterFunc(snapshotKeep, func() { s.snaps.forget(e.Cluster.Name, rd) })
 		}
+		s.snaps.mu.Unlock()
 		close(rd.done)
 	}
 	select {
