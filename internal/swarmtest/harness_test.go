@@ -103,12 +103,20 @@ func TestRemoveStackLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	swarmtest.WaitRunning(t, c, spec.Name, 1, time.Minute)
+	// Labelled for the stack, named out of its scope.
+	misnamed := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "custom-" + stack, Labels: labels},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: swarmtest.ImageV1}}, Mode: replicated(0)}
+	if _, err := c.ServiceCreate(ctx, misnamed, swarm.ServiceCreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := swarmtest.RemoveStack(ctx, c, stack); err != nil {
 		t.Fatal(err)
 	}
 	prefix := filters.NewArgs(filters.Arg("name", stack))
 	svcs, _ := c.ServiceList(ctx, swarm.ServiceListOptions{Filters: prefix})
+	byLabel, _ := c.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", swarmtest.NamespaceLabel+"="+stack))})
+	svcs = append(svcs, byLabel...)
 	allNets, _ := c.NetworkList(ctx, network.ListOptions{})
 	var nets []network.Summary
 	for _, n := range allNets {

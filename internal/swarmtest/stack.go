@@ -70,6 +70,16 @@ func RemoveStack(ctx context.Context, c client.APIClient, name string) error {
 	if err != nil {
 		return fmt.Errorf("listing services: %w", err)
 	}
+	// A service labelled for the stack may be named out of its scope.
+	labelled, err := c.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("label", NamespaceLabel+"="+name))})
+	if err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	for _, s := range labelled {
+		if !strings.HasPrefix(s.Spec.Name, name+"_") {
+			services = append(services, s)
+		}
+	}
 	var removed []string
 	mountsVolumes := false
 	for _, s := range services {
