@@ -15,16 +15,17 @@ import (
 // The engine's errors are classified here, once: no other package reads
 // their words. The client gives each error the errdefs class of its HTTP
 // status, which is enough for "not found" (404) and "already exists" (409).
-// Two answers need their words (verified on engine 20.10): an object still in
-// use is an invalid argument or a failed precondition (400; libnetwork's
-// "has active endpoints" a 403), and a stale version is a 500 "update out
-// of sequence".
+// Some answers need their words (verified on engine 20.10), and are read
+// here only: an object still in use is an invalid argument or a failed
+// precondition (400; libnetwork's "has active endpoints" a 403), a stale
+// version is a 500 "update out of sequence", a swarm network whose removal
+// settles is now and then "network X not found" without the 404 class, and
+// a registry asked without credentials is a 500 "no basic auth
+// credentials".
 
 // IsNotFound reports whether the engine answered that the object does not
 // exist (any more).
 func IsNotFound(err error) bool {
-	// A swarm network removed while its removal settles answers "network
-	// X not found" without the 404 class, now and then (engine 20.10).
 	return cerrdefs.IsNotFound(err) ||
 		err != nil && strings.HasPrefix(lastLine(err.Error()), "network ") && strings.HasSuffix(err.Error(), " not found")
 }
@@ -45,6 +46,13 @@ func IsConflict(err error) bool { return cerrdefs.IsConflict(err) }
 // service or a task still uses: it can go once they are gone.
 func IsInUse(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "in use") || strings.Contains(err.Error(), "active endpoints"))
+}
+
+// isRegistryUnauthorized reports whether the engine's registry refused a
+// request for want of credentials, or for the ones it was given.
+func isRegistryUnauthorized(err error) bool {
+	return cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err) ||
+		err != nil && strings.Contains(err.Error(), "no basic auth credentials")
 }
 
 // IsOutOfSequence reports whether an update carried an older version than

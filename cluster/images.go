@@ -105,9 +105,7 @@ func (d *Docker) ResolveImage(ctx context.Context, image string, auth RegistryAu
 		}
 		problem := ImageUnreachable
 		switch {
-		// Without credentials the engine answers 500, saying so only in
-		// its message.
-		case cerrdefs.IsUnauthorized(err), cerrdefs.IsPermissionDenied(err), strings.Contains(err.Error(), "no basic auth credentials"):
+		case isRegistryUnauthorized(err):
 			problem = ImageUnauthorized
 		case cerrdefs.IsNotFound(err):
 			problem = ImageNotFound
