@@ -35,7 +35,7 @@ func (d *Docker) ReadStack(ctx context.Context, name string) (*stack.Live, error
 // prefix is an index. The services labelled for the stack under a name out
 // of its scope — only `docker service create --label` makes those — are
 // misnamed: their IDs, known from an earlier read of the whole cluster
-// (Snapshot.Misnamed), are inspected afresh, one call each.
+// (Snapshot.AllMisnamed), are inspected afresh, one call each.
 func (d *Docker) ReadStackNamed(ctx context.Context, name string, misnamed []string) (*stack.Live, error) {
 	return d.readStack(ctx, name, false, misnamed)
 }

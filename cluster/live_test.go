@@ -201,7 +201,7 @@ func TestReadStackNamedReadsWhatReadStackReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	misnamed := snap.Misnamed(name)
+	misnamed := snap.AllMisnamed()[name]
 	names := map[string]string{}
 	for _, id := range misnamed {
 		s, err := d.InspectService(ctx, id)
@@ -211,7 +211,7 @@ func TestReadStackNamedReadsWhatReadStackReads(t *testing.T) {
 		names[s.Spec.Name] = id
 	}
 	if want := []string{"custom-" + name, "gone-" + name}; len(names) != 2 || names[want[0]] == "" || names[want[1]] == "" {
-		t.Fatalf("Misnamed(%s) = %v, want the IDs of %v", name, names, want)
+		t.Fatalf("AllMisnamed()[%s] = %v, want the IDs of %v", name, names, want)
 	}
 	if err := d.RemoveService(ctx, names["gone-"+name]); err != nil {
 		t.Fatal(err)

@@ -175,15 +175,10 @@ func pick[T any](all []T, labelled, loose []int, stackName string, key func(T) (
 	return out
 }
 
-// Misnamed lists the IDs of the services labelled for the stack whose names
-// the engine's name filter for it ("<stack>_") does not match: what
-// ReadStackNamed needs to read what ReadStack reads.
-func (s *Snapshot) Misnamed(name string) []string {
-	return s.AllMisnamed()[name]
-}
-
-// AllMisnamed is Misnamed of every stack that has such services, by stack:
-// a small index that outlives the snapshot.
+// AllMisnamed lists, by stack, the IDs of the services labelled for the
+// stack whose names the engine's name filter for it ("<stack>_") does not
+// match: what ReadStackNamed needs to read what ReadStack reads. A small
+// index, it outlives the snapshot.
 func (s *Snapshot) AllMisnamed() map[string][]string {
 	out := map[string][]string{}
 	for ns, idx := range s.servicesBy {
