@@ -37,13 +37,7 @@ type renderEntry struct {
 	desired *stack.Desired
 }
 
-// get returns env's desired state for key, or nil.
-func (r *renders) get(env, key string) *stack.Desired {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.getLocked(env, key)
-}
-
+// getLocked returns env's desired state for key, or nil; r.mu is held.
 func (r *renders) getLocked(env, key string) *stack.Desired {
 	for i, c := range r.byEnv[env] {
 		if c.key == key {
@@ -57,12 +51,7 @@ func (r *renders) getLocked(env, key string) *stack.Desired {
 	return nil
 }
 
-func (r *renders) put(env, key string, d *stack.Desired) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.putLocked(env, key, d)
-}
-
+// putLocked keeps d as env's newest desired state; r.mu is held.
 func (r *renders) putLocked(env, key string, d *stack.Desired) {
 	entries := append([]renderEntry{{key: key, desired: d}}, r.byEnv[env]...)
 	r.byEnv[env] = entries[:min(len(entries), rendersPerEnv)]

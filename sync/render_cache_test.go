@@ -22,16 +22,25 @@ func TestRenderCacheKeepsTheNewestPerEnvironment(t *testing.T) {
 	t.Parallel()
 	r := renders{byEnv: map[string][]renderEntry{}}
 	a, b, c := &stack.Desired{Stack: "a"}, &stack.Desired{Stack: "b"}, &stack.Desired{Stack: "c"}
-	r.put("dev", "ka", a)
-	r.put("dev", "kb", b)
-	r.put("prod", "ka", c)
-	if r.get("dev", "ka") != a || r.get("dev", "kb") != b || r.get("prod", "ka") != c {
+	notKept := errors.New("not kept")
+	// put renders d under key; get finds what is kept, or nil.
+	put := func(env, key string, d *stack.Desired) {
+		r.do(t.Context(), env, key, func() (*stack.Desired, error) { return d, nil })
+	}
+	get := func(env, key string) *stack.Desired {
+		d, _ := r.do(t.Context(), env, key, func() (*stack.Desired, error) { return nil, notKept })
+		return d
+	}
+	put("dev", "ka", a)
+	put("dev", "kb", b)
+	put("prod", "ka", c)
+	if get("dev", "ka") != a || get("dev", "kb") != b || get("prod", "ka") != c {
 		t.Fatal("a cached desired state was not found under its environment and key")
 	}
 	// ka was used last: kb goes when a third comes.
-	r.get("dev", "ka")
-	r.put("dev", "kc", c)
-	if r.get("dev", "kb") != nil || r.get("dev", "ka") != a || r.get("dev", "kc") != c {
+	get("dev", "ka")
+	put("dev", "kc", c)
+	if get("dev", "kb") != nil || get("dev", "ka") != a || get("dev", "kc") != c {
 		t.Errorf("after a third render: %d entries kept for dev, want the two most recently used", len(r.byEnv["dev"]))
 	}
 }
@@ -193,7 +202,9 @@ configs:
 			t.Fatal(err)
 		}
 		key, _ := s.renderKey(e, rep.Commit.SHA, d.APIVersion())
-		cached := s.renders.get("dev", key)
+		s.renders.mu.Lock()
+		cached := s.renders.getLocked("dev", key)
+		s.renders.mu.Unlock()
 		if cached == nil {
 			t.Fatalf("commit %s is not kept", rep.Commit.Short())
 		}
