@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -28,8 +29,29 @@ func (d *Docker) RemoveNetwork(ctx context.Context, id string) error {
 	if err := d.api.NetworkRemove(ctx, id); err != nil {
 		return fmt.Errorf("removing network %s: %w", id, err)
 	}
-	return nil
+	// A removed swarm network is still listed for a moment (engine 20.10):
+	// a deploy that read the stack then would plan no network and fail
+	// creating its services ("network … not found"). Return once it is
+	// gone, or after networkGoneWait: the engine has accepted the removal.
+	ctx, cancel := context.WithTimeout(ctx, networkGoneWait)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := d.api.NetworkInspect(ctx, id, network.InspectOptions{}); err != nil {
+			return nil // gone (or the engine cannot say: it accepted the removal)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }
+
+// networkGoneWait bounds RemoveNetwork's wait for a removed network to be
+// gone.
+const networkGoneWait = 30 * time.Second
 
 // CreateSecret creates a secret and returns its ID.
 func (d *Docker) CreateSecret(ctx context.Context, spec swarm.SecretSpec) (string, error) {
